@@ -1,0 +1,63 @@
+# CCHCC hub. Two commands matter: `make serve` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: install browser build serve test test-fast bench audit check deploy deploy-check clean
+
+# The virtualenv is rebuilt whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium and poppler (pdftoppm) for browser and PDF tests. Never a downloaded browser.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing chromium and poppler-utils with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	  else \
+	    echo "Chromium or pdftoppm missing: run 'sudo apt-get install chromium poppler-utils'"; \
+	    [ "$$CI" != "true" ] || exit 1; \
+	  fi; \
+	fi
+
+check: $(STAMP)
+	$(BIN)/cchcc check
+
+build: $(STAMP)
+	$(BIN)/cchcc build
+
+serve: $(STAMP)
+	$(BIN)/cchcc build
+	$(BIN)/cchcc serve --port $(PORT)
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest
+
+# Everything but the browser tests, for a quick loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+audit: $(STAMP) browser
+	$(BIN)/python -m bench.audit
+
+deploy-check: $(STAMP)
+	$(BIN)/cchcc check
+	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/python -m pytest tests/infra -q
+
+deploy: deploy-check
+	$(BIN)/cchcc deploy
+
+clean:
+	rm -rf build .pytest_cache

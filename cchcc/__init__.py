@@ -1,0 +1,1 @@
+"""The ``cchcc`` command: check, build, serve and publish the CCHCC hub."""

@@ -1,0 +1,83 @@
+"""Routing rules: which spoke(s) a referral goes to, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub import postcodes
+from hub.config import Programme, Rule, Spoke
+from hub.models import Assignment
+
+NO_MATCH_RULE = "no-match"
+
+
+@dataclass(frozen=True)
+class RoutingFacts:
+    """The only facts routing may look at."""
+
+    postcode: str
+    age: int
+    interests: tuple[str, ...] = ()
+
+
+def rule_matches(rule: Rule, facts: RoutingFacts) -> bool:
+    """All of a rule's conditions must hold; postcode areas, districts and sectors are alternatives."""
+    code = postcodes.parse(facts.postcode)
+    if rule.postcode_areas or rule.postcode_districts or rule.postcode_sectors:
+        in_place = (
+            code.area in rule.postcode_areas
+            or code.district in rule.postcode_districts
+            or code.sector in rule.postcode_sectors
+        )
+        if not in_place:
+            return False
+    if rule.age_min is not None and facts.age < rule.age_min:
+        return False
+    if rule.age_max is not None and facts.age > rule.age_max:
+        return False
+    if rule.interests_any and not set(rule.interests_any) & set(facts.interests):
+        return False
+    return True
+
+
+def first_matching_rule(spoke: Spoke, facts: RoutingFacts) -> Rule | None:
+    return next((rule for rule in spoke.rules if rule_matches(rule, facts)), None)
+
+
+def route(facts: RoutingFacts, programme: Programme) -> list[Assignment]:
+    """Assignments in priority order.
+
+    Mode ``primary``: the highest-priority match is notified, other matches are
+    recorded as eligible. Mode ``all``: every match is notified. No match: the
+    hub's triage is notified.
+    """
+    matches: list[tuple[Spoke, Rule]] = []
+    for spoke in sorted(programme.spokes, key=lambda s: s.priority):
+        rule = first_matching_rule(spoke, facts)
+        if rule is not None:
+            matches.append((spoke, rule))
+
+    if not matches:
+        return [
+            Assignment(
+                spoke=programme.triage.id,
+                role="notify",
+                rule=NO_MATCH_RULE,
+                reason="Matched no spoke's rules, so the hub will decide who can help",
+                priority=0,
+            )
+        ]
+
+    assignments = []
+    for index, (spoke, rule) in enumerate(matches):
+        notify = programme.routing_mode == "all" or index == 0
+        assignments.append(
+            Assignment(
+                spoke=spoke.id,
+                role="notify" if notify else "eligible",
+                rule=rule.id,
+                reason=rule.description,
+                priority=spoke.priority,
+            )
+        )
+    return assignments
