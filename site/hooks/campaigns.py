@@ -1,0 +1,1 @@
+"""MkDocs hook: campaign pages, redirects, QR codes and posters. Owned by the campaigns work."""

@@ -1,0 +1,1 @@
+"""MkDocs hook: page shortcodes (form, pay, partners). Owned by the site content work."""
