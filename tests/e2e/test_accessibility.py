@@ -1,0 +1,134 @@
+"""WCAG 2.2 AA with axe-core on every built page and on the form's error states, in real Chromium.
+
+Every HTML file in the build is checked at phone size with JavaScript on and off (``/q/`` redirect
+pages with JavaScript off, so they are checked rather than followed). The form's error states are
+checked in both paths: the browser-side summary (JavaScript) and the intake function's 422 page
+(no JavaScript). Zero violations; text contrast (axe's ``color-contrast``, 4.5:1) must have run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from .support import API, first_placement, scan
+
+pytestmark = pytest.mark.e2e
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+OPTIONS = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations", "incomplete"]}
+_axe = Axe()
+
+
+def built_pages(site_dir: Path) -> list[str]:
+    """URL path of every HTML page in the build."""
+    paths = []
+    for html in sorted(site_dir.rglob("*.html")):
+        rel = html.relative_to(site_dir).as_posix()
+        if rel == "index.html":
+            paths.append("/")
+        elif rel.endswith("/index.html"):
+            paths.append("/" + rel[: -len("index.html")])
+        else:
+            paths.append("/" + rel)
+    return paths
+
+
+def report(url: str, results: dict) -> str:
+    lines = [f"{len(results['violations'])} axe violation(s) on {url}:"]
+    for v in results["violations"]:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} [{', '.join(t for t in v['tags'] if t.startswith('wcag'))}]")
+        for node in v["nodes"][:5]:
+            lines.append(f"    at {' '.join(map(str, node['target']))}: {node['html'][:160]}")
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            if summary:
+                lines.append(f"      {summary[:300]}")
+        if len(v["nodes"]) > 5:
+            lines.append(f"    … and {len(v['nodes']) - 5} more")
+    return "\n".join(lines)
+
+
+def run_axe(page) -> dict:
+    return _axe.run(page, options=OPTIONS).response
+
+
+def assert_accessible(page, label: str) -> dict:
+    results = run_axe(page)
+    assert not results["violations"], report(label, results)
+    return results
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_every_built_page_has_no_axe_violations(context_for, hub, site_dir, javascript):
+    pages = built_pages(site_dir)
+    assert "/" in pages and "/404.html" in pages, f"home page or 404 missing from the build: {pages[:10]}"
+    context = context_for(javascript=javascript)
+    page = context.new_page()
+    failures, checked = [], 0
+    for path in pages:
+        if javascript and path.startswith("/q/"):
+            continue  # redirect pages: checked without JavaScript, where they do not move on at once
+        response = page.goto(path)
+        assert response is not None and (response.status < 400 or path == "/404.html"), f"{path} answered {response and response.status}"
+        if path.startswith("/q/"):
+            page.wait_for_load_state("domcontentloaded")
+            if not page.url.endswith(path):
+                continue  # meta refresh already followed: the target is checked on its own
+        results = run_axe(page)
+        checked += 1
+        if results["violations"]:
+            failures.append(report(path, results))
+    assert checked, "no pages checked"
+    assert not failures, f"{len(failures)} of {checked} pages have violations:\n\n" + "\n\n".join(failures)
+
+
+def test_color_contrast_is_checked(js_page, hub):
+    """The 4.5:1 text contrast rule is part of the tags and actually runs on real text."""
+    placement = first_placement()
+    js_page.goto(f"/campaigns/{placement.campaign_slug}/")
+    results = _axe.run(js_page, options={"runOnly": {"type": "rule", "values": ["color-contrast"]}, "resultTypes": ["passes", "violations", "incomplete"]}).response
+    assert not results["violations"], report("campaign page (contrast)", results)
+    passed_nodes = sum(len(r["nodes"]) for r in results["passes"])
+    assert passed_nodes > 10, f"color-contrast checked only {passed_nodes} text nodes"
+    undecided = [n["target"] for r in results["incomplete"] for n in r["nodes"]]
+    assert len(undecided) <= passed_nodes // 10, f"axe could not decide contrast for {len(undecided)} nodes: {undecided[:10]}"
+
+
+def test_client_side_error_state_has_no_axe_violations(js_page, hub):
+    page = js_page
+    scan(page, first_placement())
+    page.fill("#postcode", "LS99")
+    page.fill("#age", "12")
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-error-summary]:not([hidden])")
+    assert page.query_selector_all(".cc-error-message"), "no inline error messages shown"
+    assert_accessible(page, "campaign page with browser-side errors")
+
+
+def test_function_422_page_has_no_axe_violations(nojs_page, hub):
+    page = nojs_page
+    scan(page, first_placement())
+    page.fill("#email", "not-an-email")
+    page.fill("#age", "12")
+    with page.expect_response(lambda r: r.url.endswith(API) and r.request.method == "POST") as info:
+        page.click("button[type=submit]")
+    assert info.value.status == 422
+    page.wait_for_selector("[data-error-summary]")
+    assert_accessible(page, "intake function's 422 page")
+
+
+def test_thanks_page_with_reference_has_no_axe_violations(js_page, hub):
+    js_page.goto("/thanks/?ref=ABC-123")
+    assert_accessible(js_page, "/thanks/?ref=ABC-123")
+
+
+def test_built_pages_include_every_kind(site_dir):
+    pages = built_pages(site_dir)
+    for expected in ("/", "/404.html", "/thanks/", "/privacy/", "/accessibility/"):
+        assert expected in pages, f"{expected} missing from the build"
+    assert any(p.startswith("/careers/") for p in pages), "no careers pages"
+    assert any(p.startswith("/campaigns/") and p.endswith("/print/") for p in pages), "no print packs"
+    assert any(p.startswith("/q/") for p in pages), "no /q/ redirect pages"
+
