@@ -29,7 +29,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from cchcc import localstack
 
-    return localstack.main(port=args.port, host=args.host, programme_path=args.programme)
+    return localstack.main(port=args.port, host=args.host, programme_path=args.programme, site_dir=args.site_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the whole hub locally against embedded AWS (moto)")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default: $PORT or 8000)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument(
+        "--site-dir", type=Path, default=None, help="built site to serve at / (default: build/site)"
+    )
     _add_programme_option(serve)
     serve.set_defaults(func=cmd_serve)
 
