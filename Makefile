@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+# Debian's Chromium; the e2e tests and the audit drive this binary (overridable for the Makefile's own test).
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install browser build serve test test-fast bench audit check deploy deploy-check clean
 
@@ -18,7 +20,7 @@ install: $(STAMP)
 
 # Debian's Chromium and poppler (pdftoppm) for browser and PDF tests. Never a downloaded browser.
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -x "$(CHROMIUM)" ] || ! command -v pdftoppm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing chromium and poppler-utils with apt-get"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
