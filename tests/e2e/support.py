@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import signal
@@ -66,14 +67,27 @@ class Placement:
     name: str
     campaign_slug: str
     campaign_title: str
+    ended: bool = False
+    redirect_after_end: str = ""
 
 
 def load_placements() -> list[Placement]:
     placements = []
     for path in sorted((ROOT / "campaigns").glob("*/campaign.yml")):
         data = yaml.safe_load(path.read_text()) or {}
+        ends = data.get("ends")
+        ended = isinstance(ends, datetime.date) and ends < datetime.date.today()
         for item in data.get("placements") or []:
-            placements.append(Placement(str(item["id"]), str(item.get("name", "")), path.parent.name, str(data.get("title", ""))))
+            placements.append(
+                Placement(
+                    str(item["id"]),
+                    str(item.get("name", "")),
+                    path.parent.name,
+                    str(data.get("title", "")),
+                    ended,
+                    str(data.get("redirect_after_end") or ""),
+                )
+            )
     return placements
 
 
@@ -81,9 +95,10 @@ PLACEMENTS = load_placements()
 
 
 def first_placement() -> Placement:
-    if not PLACEMENTS:
-        pytest.fail("no placements in campaigns/*/campaign.yml (the publishing work ships sample campaigns)")
-    return PLACEMENTS[0]
+    live = [p for p in PLACEMENTS if not p.ended]
+    if not live:
+        pytest.fail("no placements of a running campaign in campaigns/*/campaign.yml (the publishing work ships samples)")
+    return live[0]
 
 
 def unique_name(label: str) -> str:
