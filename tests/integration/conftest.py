@@ -1,0 +1,149 @@
+"""Integration fixtures: the real handlers against moto's in-process AWS.
+
+The table comes from ``cchcc.infra.create_table`` (read from the SAM template),
+environment variables are set per test, and the handler modules are imported
+fresh after that, as a Lambda cold start would.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cchcc.infra import create_table
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "events"
+PROGRAMME = ROOT / "programme.yml"
+TABLE = "cchcc-referrals-test"
+REGION = "eu-west-2"
+SENDER = "no-reply@example.org"  # programme.yml sender_email
+
+# Obviously fake personal data; tests assert none of it ever reaches the logs.
+PERSON = {
+    "name": "Zqx Testperson",
+    "email": "zqx.testperson@example.com",
+    "phone": "07700 900982",
+    "support_needs": "Qwv mornings only",
+}
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "cchcc-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:cchcc-test"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "TABLE_NAME": TABLE,
+        "SITE_ORIGIN": "http://127.0.0.1:8000",
+        "CCHCC_PROGRAMME_FILE": str(PROGRAMME),
+        "POWERTOOLS_METRICS_NAMESPACE": "CCHCC",
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_table(dynamodb, TABLE)
+        boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=SENDER)
+        yield dynamodb
+
+
+def fresh_import(name: str):
+    """Import a handler module as a cold start would (after env and moto are set up)."""
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
+@pytest.fixture
+def intake_app(aws):
+    return fresh_import("intake.app")
+
+
+@pytest.fixture
+def router_app(aws):
+    return fresh_import("router.app")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def api_event(body: str | bytes, content_type: str | None, *, base64_encode: bool = False) -> dict[str, Any]:
+    """An HTTP API v2 event like tests/events/intake_json.json with another body."""
+    event = copy.deepcopy(load_event("intake_json.json"))
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    if content_type is None:
+        event["headers"].pop("content-type")
+    else:
+        event["headers"]["content-type"] = content_type
+    event["headers"]["content-length"] = str(len(data))
+    if base64_encode:
+        event["body"], event["isBase64Encoded"] = base64.b64encode(data).decode("ascii"), True
+    else:
+        event["body"], event["isBase64Encoded"] = data.decode("utf-8"), False
+    return event
+
+
+def valid_answers(**overrides: Any) -> dict[str, Any]:
+    answers = {
+        "name": PERSON["name"],
+        "email": PERSON["email"],
+        "phone": PERSON["phone"],
+        "postcode": "LS9 7AB",
+        "age": "30",
+        "interests": ["caring"],
+        "situation": "looking-for-work",
+        "support_needs": PERSON["support_needs"],
+        "language": "English",
+        "consent": "yes",
+        "campaign": "harehills-spring",
+        "source": "harehills-library",
+        "website": "",
+    }
+    answers.update(overrides)
+    return {k: v for k, v in answers.items() if v is not None}
+
+
+def referral_items(client) -> list[dict[str, Any]]:
+    items = client.scan(TableName=TABLE)["Items"]
+    return [i for i in items if i["sk"]["S"] == "REFERRAL"]
+
+
+def all_items(client) -> list[dict[str, Any]]:
+    return client.scan(TableName=TABLE)["Items"]
+
+
+def sent_emails() -> list[Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
