@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from hub.config import ConfigError, load_programme
 
 
 def check_programme(programme_path: Path | None, root: Path) -> list[str]:
-    path = programme_path or Path.cwd() / "programme.yml"
-    if programme_path is None and not path.exists():
+    """``--programme``, else ``$CCHCC_PROGRAMME_FILE``, else ``./programme.yml``, else the repository's."""
+    from_env = os.environ.get("CCHCC_PROGRAMME_FILE")
+    path = programme_path or (Path(from_env) if from_env else Path.cwd() / "programme.yml")
+    if programme_path is None and not from_env and not path.exists():
         path = root / "programme.yml"
     try:
         load_programme(path)

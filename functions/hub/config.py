@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     HttpUrl,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -152,18 +153,32 @@ class Programme(_Strict):
     spokes: list[Spoke] = Field(min_length=1)
     triage: Triage
 
-    @model_validator(mode="after")
-    def _unique(self) -> "Programme":
-        ids = [s.id for s in self.spokes]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"spoke id(s) used more than once: {', '.join(dupes)}")
-        if self.triage.id in ids:
-            raise ValueError(f"triage id '{self.triage.id}' is also a spoke id")
-        priorities = [s.priority for s in self.spokes]
-        if len(set(priorities)) != len(priorities):
-            raise ValueError("two spokes have the same priority; give each a different number")
-        return self
+    # Field validators (not a model validator) so that each problem names its field.
+    @field_validator("spokes")
+    @classmethod
+    def _unique(cls, spokes: list[Spoke]) -> list[Spoke]:
+        problems = []
+        for attribute, what in (("id", "spoke id"), ("priority", "priority")):
+            seen: dict[object, list[str]] = {}
+            for index, spoke in enumerate(spokes):
+                seen.setdefault(getattr(spoke, attribute), []).append(f"spokes[{index}]")
+            for value, where in seen.items():
+                if len(where) > 1 and attribute == "id":
+                    problems.append(f"{what} '{value}' used more than once ({', '.join(where)})")
+                elif len(where) > 1:
+                    problems.append(
+                        f"{' and '.join(where)} have the same priority ({value}); give each a different number"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return spokes
+
+    @field_validator("triage")
+    @classmethod
+    def _triage_not_a_spoke(cls, triage: Triage, info: ValidationInfo) -> Triage:
+        if any(spoke.id == triage.id for spoke in info.data.get("spokes", [])):
+            raise ValueError(f"triage id '{triage.id}' is also a spoke id")
+        return triage
 
     def spoke(self, spoke_id: str) -> Spoke | None:
         return next((s for s in self.spokes if s.id == spoke_id), None)

@@ -21,7 +21,8 @@ from hub import form, postcodes
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _EMAIL = re.compile(form.EMAIL_PATTERN)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1, except tab and line breaks
+_LINE_BREAKS = re.compile(r"\s*[\t\n]+\s*")
 
 INTEREST_VALUES = [value for value, _ in form.INTERESTS]
 SITUATION_VALUES = [value for value, _ in form.SITUATIONS]
@@ -82,8 +83,12 @@ class Referral(Submission):
     assignments: list[Assignment] = Field(default_factory=list)
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str:
-    """A single text value: the first of a list, stripped, control characters removed."""
+def _text(raw: Mapping[str, Any], key: str, multiline: bool = False) -> str:
+    """A single text value: the first of a list, stripped, control characters removed.
+
+    Line breaks become ``\\n`` (browsers send ``\\r\\n``); only ``multiline`` fields
+    keep them and tabs, the rest are one line (they end up in email headers).
+    """
     value = raw.get(key)
     if isinstance(value, list):
         value = value[0] if value else ""
@@ -95,7 +100,10 @@ def _text(raw: Mapping[str, Any], key: str) -> str:
         value = str(value)
     if not isinstance(value, str):
         return ""
-    return _CONTROL.sub("", value).strip()
+    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    if not multiline:
+        value = _LINE_BREAKS.sub(" ", value)
+    return value.strip()
 
 
 def _list(raw: Mapping[str, Any], key: str) -> list[str]:
@@ -118,7 +126,7 @@ def normalise_phone(text: str) -> str | None:
         digits = "0" + digits[3:].removeprefix("0")
     elif digits.startswith("0044"):
         digits = "0" + digits[4:].removeprefix("0")
-    if "+" in digits or not digits.startswith("0"):
+    if "+" in digits or not digits.startswith("0") or digits.startswith("00"):  # 00: another country
         return None
     return digits if 10 <= len(digits) <= 11 else None
 
@@ -148,10 +156,10 @@ def parse_submission(raw: Mapping[str, Any]) -> Submission:
     if not email and not phone_raw:
         errors["email"] = msg["email"]["contact"]
     if email and not too_long("email", email):
-        if not _EMAIL.match(email) or ".." in email:
+        local, _, domain = email.rpartition("@")
+        if not _EMAIL.match(email) or ".." in email or domain.startswith(".") or domain.endswith("."):
             errors["email"] = msg["email"]["invalid"]
         else:
-            local, _, domain = email.rpartition("@")
             email = f"{local}@{domain.lower()}"
     phone = None
     if phone_raw and not too_long("phone", phone_raw):
@@ -198,7 +206,7 @@ def parse_submission(raw: Mapping[str, Any]) -> Submission:
     if situation and situation not in SITUATION_VALUES:
         errors["situation"] = msg["situation"]["invalid"]
 
-    support_needs = _text(raw, "support_needs")
+    support_needs = _text(raw, "support_needs", multiline=True)
     values["support_needs"] = support_needs
     if support_needs:
         too_long("support_needs", support_needs)

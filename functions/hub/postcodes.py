@@ -83,14 +83,19 @@ def normalise_sector(text: str) -> str:
 
 
 def normalise_district(text: str) -> str:
-    compact = re.sub(r"\s+", "", text or "").upper()
+    """Normalise a district written in configuration: `` ls9 `` -> ``LS9``.
+
+    Spaces are trimmed, not removed: a district has none, so ``LS9 7`` (a
+    sector) is refused rather than read as the district ``LS97``.
+    """
+    compact = (text or "").strip().upper()
     if not re.fullmatch(_OUTWARD, compact):
         raise PostcodeError(f"not a postcode district: {text!r} (expected e.g. 'LS9')")
     return compact
 
 
 def normalise_area(text: str) -> str:
-    compact = re.sub(r"\s+", "", text or "").upper()
+    compact = (text or "").strip().upper()
     if not re.fullmatch(rf"[{_FIRST}][{_SECOND}]?", compact):
         raise PostcodeError(f"not a postcode area: {text!r} (expected e.g. 'LS')")
     return compact

@@ -11,7 +11,7 @@ import re
 import secrets
 
 ALPHABET = "ACDEFGHJKMNPQRTWXY34679"
-_PATTERN = re.compile(rf"^[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}$")
+_PATTERN = re.compile(rf"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}")  # used with fullmatch: "$" allows a trailing newline
 
 
 def new_reference() -> str:
@@ -23,8 +23,8 @@ def normalise_reference(text: str) -> str | None:
     """Tidy a reference someone typed or read out (case, spaces, missing dash); None if not one."""
     compact = re.sub(r"[\s-]+", "", text or "").upper()
     candidate = f"{compact[:4]}-{compact[4:]}"
-    return candidate if _PATTERN.match(candidate) else None
+    return candidate if _PATTERN.fullmatch(candidate) else None
 
 
 def is_reference(text: str) -> bool:
-    return bool(_PATTERN.match(text or ""))
+    return bool(_PATTERN.fullmatch(text or ""))

@@ -1,0 +1,166 @@
+"""``cchcc check`` as a person runs it: a subprocess on good and broken files.
+
+Given a broken programme file, then a non-zero exit and a message on stderr
+that names the file, the field and the problem (DESIGN.md §2, §5).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CCHCC = REPO / ".venv" / "bin" / "cchcc"
+SAMPLE = REPO / "programme.yml"
+SAMPLE_DATA: dict[str, Any] = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+
+pytestmark = pytest.mark.skipif(not CCHCC.exists(), reason="run `make install` first: .venv/bin/cchcc is missing")
+
+
+def cchcc_check(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "CCHCC_PROGRAMME_FILE"}
+    environment.update(env or {})
+    return subprocess.run(
+        [str(CCHCC), "check", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def changed(change: Callable[[dict[str, Any]], None]) -> str:
+    data = copy.deepcopy(SAMPLE_DATA)
+    change(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return change
+
+
+BROKEN = [
+    # (file text, field named, words of the problem)
+    pytest.param(
+        SAMPLE.read_text(encoding="utf-8").replace("  short_name: CCHCC", "    short_name: CCHCC"),
+        "line 6, column 15",
+        ["YAML syntax error"],
+        id="bad YAML, with the line number",
+    ),
+    pytest.param(changed(_set("spokes.1.prioritty", 2)), "spokes[1].prioritty", ["unknown key"], id="unknown key"),
+    pytest.param(changed(_set("spokes.1.priority", "high")), "spokes[1].priority", ["integer"], id="wrong type"),
+    pytest.param(
+        changed(_set("spokes.2.id", "hwf")), "spokes", ["spoke id 'hwf'", "more than once"], id="duplicate spoke id"
+    ),
+    pytest.param(
+        changed(_set("spokes.1.rules.0.age_min", 30)),
+        "spokes[1].rules[0]",
+        ["age_min (30) is greater than age_max (25)"],
+        id="age_min > age_max",
+    ),
+    pytest.param(
+        changed(_set("spokes.2.receives", ["name", "email", "shoe_size"])),
+        "spokes[2].receives",
+        ["unknown field(s) shoe_size"],
+        id="unknown receives field",
+    ),
+    pytest.param(
+        changed(_set("spokes.0.rules.0.postcode_sectors", ["LS9 6", "XS9 7"])),
+        "spokes[0].rules[0].postcode_sectors",
+        ["not a postcode sector", "'XS9 7'"],
+        id="bad postcode sector",
+    ),
+    pytest.param("- just\n- a list\n", "(top level)", ["expected a mapping"], id="not a mapping"),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "words"), BROKEN)
+def test_broken_programme_fails_naming_file_field_and_problem(
+    tmp_path: Path, text: str, field: str, words: list[str]
+) -> None:
+    path = tmp_path / "broken-programme.yml"
+    path.write_text(text, encoding="utf-8")
+    result = cchcc_check("--programme", str(path), cwd=tmp_path)
+    assert result.returncode != 0
+    line = next((l for l in result.stderr.splitlines() if l.startswith(f"{path}: {field}: ")), None)
+    assert line is not None, result.stderr
+    for word in words:
+        assert word in line, (word, line)
+    assert "problem(s) found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_good_programme_passes(tmp_path: Path) -> None:
+    path = tmp_path / "programme.yml"
+    path.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cchcc_check("--programme", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+    assert result.stderr == ""
+
+
+def test_shipped_sample_passes_from_the_repository_root() -> None:
+    result = cchcc_check(cwd=REPO)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_problem_is_counted(tmp_path: Path) -> None:
+    data = copy.deepcopy(SAMPLE_DATA)
+    data["retention_days"] = 1
+    data["spokes"][1]["priority"] = "high"
+    path = tmp_path / "programme.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = cchcc_check("--programme", str(path), cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"{path}: retention_days: " in result.stderr
+    assert f"{path}: spokes[1].priority: " in result.stderr
+    assert "2 problem(s) found" in result.stderr
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-programme.yml"
+    result = cchcc_check("--programme", str(path), cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"{path}: (file): file not found" in result.stderr
+
+
+def test_programme_file_from_the_environment_is_checked(tmp_path: Path) -> None:
+    """``--help`` promises ``$CCHCC_PROGRAMME_FILE`` is the default."""
+    path = tmp_path / "from-env.yml"
+    path.write_text(changed(_set("routing_mode", "everyone")), encoding="utf-8")
+    result = cchcc_check(cwd=tmp_path, env={"CCHCC_PROGRAMME_FILE": str(path)})
+    assert result.returncode != 0
+    assert f"{path}: routing_mode: " in result.stderr
+
+
+def test_option_wins_over_the_environment(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("programme: [\n", encoding="utf-8")
+    good = tmp_path / "good.yml"
+    good.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cchcc_check("--programme", str(good), cwd=tmp_path, env={"CCHCC_PROGRAMME_FILE": str(broken)})
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_has_help(tmp_path: Path) -> None:
+    result = cchcc_check("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--programme" in result.stdout
