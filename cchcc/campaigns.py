@@ -214,7 +214,10 @@ def _problems(rel: str, exc: ValidationError, tree: yaml.Node | None) -> list[st
             loc = loc + tuple(_split_sub(sub))
         else:
             path = _field_path(loc)
-        line = _line_for(tree, loc)
+        # A missing key has no line of its own; point at the entry it belongs to, if any.
+        line = _line_for(tree, loc[:-1]) if err["type"] == "missing" and len(loc) > 1 else (
+            None if err["type"] == "missing" else _line_for(tree, loc)
+        )
         where = f"{path} (line {line})" if line else path
         out.append(f"{rel}: {where}: {message}")
     return out

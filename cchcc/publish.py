@@ -410,6 +410,7 @@ def build(
     cache_dir: str | os.PathLike[str] | None = None,
     today: dt.date | None = None,
     programme_path: str | os.PathLike[str] | None = None,
+    site_url: str | None = None,
     campaigns: bool = True,
     quiet: bool = True,
 ) -> BuildResult:
@@ -440,7 +441,10 @@ def build(
     before = Counter(stats)
     start = time.perf_counter()
     try:
-        cfg = load_mkdocs_config(config_file, site_dir=Path(site_dir) if site_dir else None, campaigns=campaigns)
+        overrides = {"site_url": site_url} if site_url else {}
+        cfg = load_mkdocs_config(
+            config_file, site_dir=Path(site_dir) if site_dir else None, campaigns=campaigns, **overrides
+        )
         mkdocs_build(cfg)
     except MkDocsException as exc:
         raise PublishError(str(exc)) from exc

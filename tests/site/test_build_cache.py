@@ -1,0 +1,44 @@
+"""Unchanged QR codes and posters are not made again on a rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cchcc import publish
+from cchcc.campaigns import load_all
+
+LG = "campaigns/lincoln-green/campaign.yml"
+
+
+def _cached(cache: Path) -> dict[str, int]:
+    return {str(p.relative_to(cache)): p.stat().st_mtime_ns for p in (cache / "print").rglob("*") if p.is_file()}
+
+
+def test_rebuild_without_changes_reuses_every_qr_and_pdf(site_build, tmp_path):
+    # Given the session build (which made every QR code and poster into its cache)
+    placements = sum(len(c.placements) for c in site_build.campaigns)
+    before = _cached(site_build.cache_dir)
+    assert len([k for k in before if k.endswith("poster.pdf")]) == placements
+    # When the same site is built again with the same cache
+    again = publish.build(site_dir=tmp_path / "site", cache_dir=site_build.cache_dir, site_url=site_build.site_url)
+    # Then nothing is generated and no cached file is rewritten, yet the site has every file
+    assert again.generated == {"qr": 0, "pdf": 0, "preview": 0}
+    assert _cached(site_build.cache_dir) == before
+    for campaign in site_build.campaigns:
+        for placement in campaign.placements:
+            assert (tmp_path / "site" / "print" / placement.id / "poster.pdf").stat().st_size > 0
+
+
+def test_changing_one_campaign_remakes_only_its_placements(project_copy):
+    cache, out = project_copy / "cache", project_copy / "out"
+    first = publish.build(site_dir=out, cache_dir=cache, config_file=project_copy / "mkdocs.yml")
+    total = sum(len(c.placements) for c in first.campaigns)
+    assert first.generated["pdf"] == total
+    # When the Lincoln Green headline changes
+    path = project_copy / LG
+    path.write_text(path.read_text().replace("close to home", "near where you live"))
+    second = publish.build(site_dir=out, cache_dir=cache, config_file=project_copy / "mkdocs.yml")
+    # Then only its posters are made again, and the old cache entries are cleared away
+    lincoln = next(c for c in load_all(project_copy) if c.slug == "lincoln-green")
+    assert second.generated["pdf"] == len(lincoln.placements)
+    assert len(list((cache / "print").glob("*/poster.pdf"))) == total
