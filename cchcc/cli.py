@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     # Publishing and operations commands register themselves here.
-    for module_name in ("cchcc.publish_cli", "cchcc.ops_cli"):
+    for module_name in ("cchcc.publish_cli", "cchcc.ops_cli", "cchcc.deploy_cli"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

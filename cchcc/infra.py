@@ -66,3 +66,64 @@ def create_table(client: Any, table_name: str) -> None:
         TableName=table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute()},
     )
+
+
+# --- The router's stream trigger, as the template defines it -----------------------------
+
+
+def router_stream_event(path: Path = TEMPLATE) -> dict[str, Any]:
+    """Properties of the router's ``Type: DynamoDB`` event (batch size, retries, filters …)."""
+    events = load_template(path)["Resources"]["RouterFunction"]["Properties"]["Events"]
+    (stream,) = [e["Properties"] for e in events.values() if e["Type"] == "DynamoDB"]
+    return stream
+
+
+def stream_filter_patterns(path: Path = TEMPLATE) -> list[dict[str, Any]]:
+    """The router's ``FilterCriteria`` patterns, parsed from their JSON strings."""
+    import json
+
+    filters = router_stream_event(path).get("FilterCriteria", {}).get("Filters", [])
+    return [json.loads(f["Pattern"]) for f in filters]
+
+
+def _value_matches(rule: Any, value: Any, present: bool) -> bool:
+    if isinstance(rule, dict):
+        if "exists" in rule:
+            return present is bool(rule["exists"])
+        if "prefix" in rule:
+            return present and isinstance(value, str) and value.startswith(rule["prefix"])
+        if "anything-but" in rule:
+            excluded = rule["anything-but"]
+            excluded = excluded if isinstance(excluded, list) else [excluded]
+            return present and value not in excluded
+        raise ValueError(f"unsupported filter rule {sorted(rule)}")
+    return present and value == rule
+
+
+def filter_matches(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Whether a stream record passes one Lambda event filter pattern.
+
+    Covers what the template uses: nested keys, lists of exact values (any may
+    match), and the ``exists`` / ``prefix`` / ``anything-but`` operators. A
+    record passes ``FilterCriteria`` when it matches any one pattern.
+    """
+    for key, rule in pattern.items():
+        present = isinstance(record, dict) and key in record
+        value = record.get(key) if present else None
+        if isinstance(rule, dict):
+            if not present or not isinstance(value, dict):
+                return False
+            if not filter_matches(rule, value):
+                return False
+        elif isinstance(rule, list):
+            if not any(_value_matches(r, value, present) for r in rule):
+                return False
+        else:
+            raise ValueError(f"filter rule for {key!r} must be an object or a list")
+    return True
+
+
+def passes_stream_filters(record: dict[str, Any], path: Path = TEMPLATE) -> bool:
+    """Whether Lambda would deliver this stream record to the router (no filters: everything)."""
+    patterns = stream_filter_patterns(path)
+    return not patterns or any(filter_matches(p, record) for p in patterns)

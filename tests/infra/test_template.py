@@ -1,0 +1,530 @@
+"""infra/template.yaml: lint, translation, and what the design promises of it.
+
+Each test reads the SAM template (``sam_template``) or its CloudFormation
+translation by aws-sam-translator (``translated``); no AWS account is used.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cchcc import infra
+from conftest import PARAMETERS, ROOT, resources_of_type
+
+FUNCTIONS = ROOT / "functions"
+CSP_DEFAULTS = {"CspScriptHashes": "", "CspInlineStyles": "no"}
+
+
+# --- lint and translation -------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_nothing():
+    """Given the template, when cfn-lint checks it (with the SAM transform), then no errors or warnings."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(infra.TEMPLATE, ManualArgs(regions=["eu-west-2"]))
+    problems = [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches if m.rule.severity != "informational"]
+    assert problems == []
+
+
+def test_translates_to_the_expected_cloudformation(translated):
+    kinds = {v["Type"] for v in translated["Resources"].values()}
+    assert {
+        "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::CloudFront::Distribution",
+        "AWS::CloudWatch::Alarm",
+        "AWS::Budgets::Budget",
+    } <= kinds
+    assert not any(k.startswith("AWS::Serverless::") for k in kinds)
+
+
+# --- the table is the local stack's table ----------------------------------------------------
+
+
+def test_table_matches_the_local_stack_definition(translated):
+    """The deployed table and `cchcc serve`'s table come from one definition."""
+    table = translated["Resources"]["ReferralsTable"]
+    props = table["Properties"]
+    local = infra.table_definition("any-name")
+    assert props["KeySchema"] == local["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(local["AttributeDefinitions"], key=str)
+    assert props["GlobalSecondaryIndexes"] == local["GlobalSecondaryIndexes"]
+    assert [g["IndexName"] for g in props["GlobalSecondaryIndexes"]] == ["gsi1"]
+    assert props["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert props["BillingMode"] == local["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": infra.ttl_attribute(), "Enabled": True}
+    assert infra.ttl_attribute() == "expires_at"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+# --- functions ---------------------------------------------------------------------------------
+
+
+def _functions(translated):
+    return resources_of_type(translated, "AWS::Lambda::Function")
+
+
+def test_both_functions_exist_on_python_312_arm64(translated):
+    functions = _functions(translated)
+    assert set(functions) == {"IntakeFunction", "RouterFunction"}
+    for props in (f["Properties"] for f in functions.values()):
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert 128 <= props["MemorySize"] <= 512  # cost: small is enough for this work
+        assert props["Timeout"] <= 60
+
+
+def test_every_required_setting_is_set_for_each_function(translated):
+    """Every variable hub.settings.REQUIRED_ENV names is in each function's environment."""
+    from hub.settings import REQUIRED_ENV
+
+    assert set(REQUIRED_ENV) >= {"TABLE_NAME", "SITE_ORIGIN"}
+    for name, function in _functions(translated).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        missing = [v for v in REQUIRED_ENV if v not in variables]
+        assert missing == [], f"{name} lacks {missing}"
+        assert variables["TABLE_NAME"] == {"Ref": "ReferralsTable"}
+        assert variables["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"  # events carry personal data
+        for key in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"):
+            assert key in variables, f"{name} lacks {key}"
+
+
+def test_env_vars_the_template_sets_are_ones_the_code_reads(translated):
+    """No stale variable: each non-Powertools variable is read somewhere in functions/."""
+    from hub.settings import OPTIONAL_ENV, REQUIRED_ENV
+
+    known = set(REQUIRED_ENV) | set(OPTIONAL_ENV)
+    for function in _functions(translated).values():
+        for key in function["Properties"]["Environment"]["Variables"]:
+            assert key.startswith("POWERTOOLS_") or key in known, key
+
+
+@pytest.mark.parametrize("logical_id", ["IntakeFunction", "RouterFunction"])
+def test_handler_path_exists(sam_template, logical_id):
+    """Handler `intake.app.lambda_handler` -> functions/intake/app.py defines lambda_handler."""
+    handler = sam_template["Resources"][logical_id]["Properties"]["Handler"]
+    module, function = handler.rsplit(".", 1)
+    path = FUNCTIONS / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        pytest.fail(f"{handler}: {path.relative_to(ROOT)} does not exist (yet)")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert function in names, f"{path.relative_to(ROOT)} defines no {function}()"
+
+
+def test_functions_are_built_by_the_makefile_from_functions_folder(sam_template):
+    for logical_id in ("IntakeFunction", "RouterFunction"):
+        resource = sam_template["Resources"][logical_id]
+        assert resource["Properties"]["CodeUri"] == "../functions"
+        assert resource["Metadata"]["BuildMethod"] == "makefile"
+        makefile = (FUNCTIONS / "Makefile").read_text(encoding="utf-8")
+        assert re.search(rf"^build-{logical_id}:", makefile, re.M), f"functions/Makefile lacks build-{logical_id}"
+
+
+# --- IAM ---------------------------------------------------------------------------------------
+
+
+def _policy_documents(translated):
+    """(where, document) for every inline policy, bucket/queue/topic policy in the stack."""
+    for logical_id, resource in translated["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in props.get("Policies", []):
+                yield f"{logical_id}/{policy['PolicyName']}", policy["PolicyDocument"]
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            yield logical_id, props["PolicyDocument"]
+        elif resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
+            yield logical_id, props["PolicyDocument"]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_wildcard_actions_are_allowed(translated):
+    """Allow statements name their actions. (A Deny may use s3:* — it only takes away.)"""
+    documents = list(_policy_documents(translated))
+    assert len(documents) >= 3
+    for where, document in documents:
+        for statement in _as_list(document["Statement"]):
+            if statement["Effect"] != "Allow":
+                continue
+            assert "NotAction" not in statement, where
+            for action in _as_list(statement["Action"]):
+                assert "*" not in action, f"{where}: wildcard action {action}"
+            for resource in _as_list(statement.get("Resource", [])):
+                assert resource != "*", f"{where}: Allow on every resource"
+
+
+def test_only_the_aws_execution_role_policies_are_attached(translated):
+    allowed = {
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",  # stream read for the ESM
+    }
+    for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
+        arns = {json.dumps(a) if not isinstance(a, str) else a for a in role["Properties"].get("ManagedPolicyArns", [])}
+        assert arns <= allowed, f"{name}: {arns - allowed}"
+
+
+def _role_actions(translated, function):
+    role = translated["Resources"][f"{function}Role"]["Properties"]
+    return {
+        action
+        for policy in role.get("Policies", [])
+        for statement in _as_list(policy["PolicyDocument"]["Statement"])
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+    }
+
+
+def test_intake_may_only_read_and_write_items(translated):
+    assert _role_actions(translated, "IntakeFunction") == {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    }
+
+
+def test_router_may_send_only_from_the_sender_identity(translated):
+    actions = _role_actions(translated, "RouterFunction")
+    assert "ses:SendEmail" in actions and "sqs:SendMessage" in actions
+    assert not {"dynamodb:Scan", "dynamodb:DeleteItem", "ses:SendRawEmail"} & actions
+    statements = [
+        s
+        for p in translated["Resources"]["RouterFunctionRole"]["Properties"]["Policies"]
+        for s in _as_list(p["PolicyDocument"]["Statement"])
+        if "ses:SendEmail" in _as_list(s["Action"])
+    ]
+    resources = json.dumps([s["Resource"] for s in statements])
+    assert "identity/${SenderEmail}" in resources and "identity/${SenderDomain}" in resources
+
+
+# --- HTTP API ----------------------------------------------------------------------------------
+
+
+def test_post_referrals_route_goes_to_the_intake_function(translated):
+    body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
+    integration = body["paths"]["/api/referrals"]["post"]["x-amazon-apigateway-integration"]
+    assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    assert integration["payloadFormatVersion"] == "2.0"
+    assert set(body["paths"]) == {"/api/referrals"}
+
+
+def test_cors_allows_the_site_origin_only(translated):
+    cors = translated["Resources"]["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]
+    assert json.dumps(cors["allowOrigins"]) == json.dumps([{"Fn::Sub": f"https://{PARAMETERS['DomainName']}"}])
+    assert "*" not in json.dumps(cors)
+
+
+def test_stage_is_throttled(translated):
+    (stage,) = resources_of_type(translated, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert 0 < settings["ThrottlingRateLimit"] <= 50
+    assert 0 < settings["ThrottlingBurstLimit"] <= 100
+
+
+# --- router stream trigger ---------------------------------------------------------------------
+
+
+def test_stream_mapping_reports_partial_failures_bisects_and_dead_letters(translated):
+    mapping = translated["Resources"]["RouterFunctionNewReferral"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRetryAttempts"] <= 10
+    assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 86400
+    assert mapping["StartingPosition"] in ("TRIM_HORIZON", "LATEST")
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["RouterDeadLetterQueue", "Arn"]}
+    assert translated["Resources"]["RouterDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def _records(name):
+    return json.loads((ROOT / "tests" / "events" / name).read_text(encoding="utf-8"))["Records"]
+
+
+def test_stream_filter_passes_new_referrals_only():
+    """Given the sample stream events, only the INSERT of a REFERRAL item reaches the router."""
+    assert infra.stream_filter_patterns(), "the router has no FilterCriteria"
+    inserts = _records("stream_insert_referral.json")
+    assert inserts and all(infra.passes_stream_filters(r) for r in inserts)
+    ignored = _records("stream_ignored_records.json")
+    assert ignored and not any(infra.passes_stream_filters(r) for r in ignored)
+
+
+# --- site --------------------------------------------------------------------------------------
+
+
+def test_site_bucket_is_private_encrypted_and_kept(translated):
+    bucket = translated["Resources"]["SiteBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"][k] is True for k in (
+        "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    policy = translated["Resources"]["SiteBucketPolicy"]["Properties"]["PolicyDocument"]
+    for statement in policy["Statement"]:
+        if statement["Effect"] == "Allow":
+            assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+            assert "${Distribution}" in json.dumps(statement["Condition"])  # this distribution only
+
+
+def _distribution(translated):
+    return translated["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+
+
+def test_distribution_is_https_only_with_modern_tls(translated):
+    config = _distribution(translated)
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert all(b["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only") for b in behaviours)
+    site = next(o for o in config["Origins"] if o["Id"] == "site")
+    assert site["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert all(b["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"} for b in behaviours)
+
+
+def test_api_path_goes_uncached_to_the_http_api(translated):
+    config = _distribution(translated)
+    api = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*")
+    origin = next(o for o in config["Origins"] if o["Id"] == api["TargetOriginId"])
+    assert "${HttpApi}.execute-api" in origin["DomainName"]["Fn::Sub"]
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    forwarded = translated["Resources"]["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    headers = {h.lower() for h in forwarded["HeadersConfig"]["Headers"]}
+    assert {"content-type", "origin"} <= headers and "host" not in headers
+    assert forwarded["CookiesConfig"]["CookieBehavior"] == "none"
+
+
+def test_placement_redirects_and_pages_come_from_the_bucket(translated):
+    config = _distribution(translated)
+    q = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/q/*")
+    assert q["TargetOriginId"] == config["DefaultCacheBehavior"]["TargetOriginId"] == "site"
+    for behaviour in (q, config["DefaultCacheBehavior"]):
+        (association,) = behaviour["FunctionAssociations"]
+        assert association["EventType"] == "viewer-request"
+        assert association["FunctionARN"]["Fn::GetAtt"][0] == "DirectoryIndexFunction"
+    assert config["CustomErrorResponses"] == [
+        {"ErrorCode": 404, "ResponseCode": 404, "ResponsePagePath": "/404.html", "ErrorCachingMinTTL": 60}
+    ]
+
+
+@pytest.mark.parametrize(
+    "uri, expected",
+    [
+        ("/", "/index.html"),
+        ("/campaigns/harehills-spring/", "/campaigns/harehills-spring/index.html"),
+        ("/q/harehills-library", "/q/harehills-library/index.html"),  # what the QR codes encode
+        ("/q/harehills-library/", "/q/harehills-library/index.html"),
+        ("/assets/stylesheets/main.css", "/assets/stylesheets/main.css"),
+        ("/print/harehills-library/poster.pdf", "/print/harehills-library/poster.pdf"),
+        ("/404.html", "/404.html"),
+    ],
+)
+def test_directory_index_function(sam_template, uri, expected):
+    """Run the CloudFront Function's JavaScript with Node on a viewer request."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed; the CloudFront Function's JavaScript cannot be run here")
+    code = sam_template["Resources"]["DirectoryIndexFunction"]["Properties"]["FunctionCode"]
+    script = code + f"\nprocess.stdout.write(handler({{request: {{uri: {json.dumps(uri)}}}}}).uri);"
+    result = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    assert result.stdout == expected
+
+
+# --- security headers ----------------------------------------------------------------------
+
+
+def evaluate(node, parameters, conditions):
+    """Resolve the intrinsics a header value uses (Join, If, Sub, Ref) for given parameters."""
+    if isinstance(node, dict):
+        (key, value), = node.items()
+        if key == "Fn::Join":
+            return value[0].join(evaluate(v, parameters, conditions) for v in value[1])
+        if key == "Fn::If":
+            name, yes, no = value
+            return evaluate(yes if conditions[name] else no, parameters, conditions)
+        if key == "Fn::Sub":
+            return re.sub(r"\$\{(\w+)\}", lambda m: parameters[m.group(1)], value)
+        if key == "Ref":
+            return parameters[value]
+        raise AssertionError(f"unexpected intrinsic {key}")
+    return node
+
+
+def _csp(sam_template, **parameters):
+    params = {**CSP_DEFAULTS, **parameters}
+    conditions = {
+        "HasScriptHashes": params["CspScriptHashes"] != "",
+        "AllowInlineStyles": params["CspInlineStyles"] == "yes",
+    }
+    config = sam_template["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    value = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    text = evaluate(value, params, conditions)
+    directives = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, *sources = part.split()
+        directives[name] = sources
+    return text, directives
+
+
+FIRST_PARTY = re.compile(r"^('self'|'none'|'unsafe-inline'|data:|'sha256-[A-Za-z0-9+/]{43}=')$")
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{}, {"CspScriptHashes": "'sha256-" + "A" * 43 + "=' 'sha256-" + "B" * 43 + "='", "CspInlineStyles": "yes"}],
+)
+def test_csp_allows_no_third_party_source(sam_template, parameters):
+    text, directives = _csp(sam_template, **parameters)
+    assert len(text) < 1783  # CloudFront's limit for this header
+    assert directives["default-src"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["object-src"] == ["'none'"]
+    for name in ("script-src", "connect-src", "form-action", "img-src", "style-src", "base-uri"):
+        assert name in directives
+    assert "'unsafe-inline'" not in directives["script-src"] and "'unsafe-eval'" not in text
+    for name, sources in directives.items():
+        for source in sources:
+            assert FIRST_PARTY.match(source), f"{name} allows {source}"
+
+
+def test_csp_parameters_accept_only_hashes(sam_template):
+    parameter = sam_template["Parameters"]["CspScriptHashes"]
+    pattern = parameter["AllowedPattern"]
+    good = "'sha256-" + "x" * 43 + "='"
+    assert re.fullmatch(pattern, "") and re.fullmatch(pattern, good) and re.fullmatch(pattern, f"{good} {good}")
+    for bad in ("https://cdn.example.com", "*", "'unsafe-inline'", f"{good} https:", "data:"):
+        assert not re.fullmatch(pattern, bad), bad
+    assert sam_template["Parameters"]["CspInlineStyles"]["AllowedValues"] == ["no", "yes"]
+
+
+def test_security_headers(sam_template):
+    config = sam_template["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] in ("same-origin", "no-referrer", "strict-origin-when-cross-origin")
+    custom = {h["Header"]: h["Value"] for h in config["CustomHeadersConfig"]["Items"]}
+    assert "camera=()" in custom["Permissions-Policy"] and "geolocation=()" in custom["Permissions-Policy"]
+
+
+# --- alarms, budget, outputs ---------------------------------------------------------------
+
+
+def test_alarms_watch_the_dead_letter_queue_errors_and_throttles(translated):
+    alarms = resources_of_type(translated, "AWS::CloudWatch::Alarm").values()
+    watched = set()
+    for alarm in alarms:
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        (dimension,) = props["Dimensions"]
+        target = dimension["Value"].get("Ref") or dimension["Value"]["Fn::GetAtt"][0]
+        watched.add((props["MetricName"], target))
+        assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert watched == {
+        ("ApproximateNumberOfMessagesVisible", "RouterDeadLetterQueue"),
+        ("Errors", "IntakeFunction"),
+        ("Errors", "RouterFunction"),
+        ("Throttles", "IntakeFunction"),
+        ("Throttles", "RouterFunction"),
+    }
+    topic = translated["Resources"]["AlertTopic"]["Properties"]
+    assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlertEmail"}}]
+
+
+def test_monthly_budget_warns_at_80_percent_actual_and_100_forecast(translated):
+    budget = translated["Resources"]["MonthlyBudget"]
+    assert budget["Condition"] == "CreateBudget"
+    props = budget["Properties"]
+    assert props["Budget"]["TimeUnit"] == "MONTHLY" and props["Budget"]["BudgetType"] == "COST"
+    notes = {
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]): n["Subscribers"]
+        for n in props["NotificationsWithSubscribers"]
+    }
+    assert set(notes) == {("ACTUAL", 80), ("FORECASTED", 100)}
+    for subscribers in notes.values():
+        assert subscribers == [{"SubscriptionType": "EMAIL", "Address": {"Ref": "AlertEmail"}}]
+
+
+def test_parameters_and_outputs(sam_template):
+    assert {"DomainName", "CertificateArn", "SenderEmail", "AlertEmail", "MonthlyBudgetUSD"} <= set(sam_template["Parameters"])
+    assert re.fullmatch(sam_template["Parameters"]["CertificateArn"]["AllowedPattern"], PARAMETERS["CertificateArn"])
+    assert not re.fullmatch(
+        sam_template["Parameters"]["CertificateArn"]["AllowedPattern"],
+        PARAMETERS["CertificateArn"].replace("us-east-1", "eu-west-2"),
+    ), "CloudFront needs a us-east-1 certificate"
+    assert {"SiteUrl", "ApiUrl", "SiteBucketName", "DistributionId", "DistributionDomainName",
+            "RouterDeadLetterQueueUrl"} <= set(sam_template["Outputs"])
+
+
+# --- Lambda dependencies -------------------------------------------------------------------
+
+# import name -> distribution name in functions/requirements.txt
+DISTRIBUTIONS = {
+    "aws_lambda_powertools": "aws-lambda-powertools",
+    "pydantic": "pydantic",
+    "pydantic_settings": "pydantic-settings",
+    "jinja2": "jinja2",
+    "yaml": "pyyaml",
+    "email_validator": "email-validator",
+    "markupsafe": "jinja2",  # comes with Jinja2
+    "pydantic_core": "pydantic",  # comes with pydantic
+}
+IN_LAMBDA_RUNTIME = {"boto3", "botocore"}  # the python3.12 runtime ships them (pinning is optional)
+LOCAL = {"hub", "intake", "router"}
+
+
+def _imported_top_level_modules() -> set[str]:
+    names = set()
+    for path in FUNCTIONS.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def _requirements() -> set[str]:
+    path = FUNCTIONS / "requirements.txt"
+    if not path.exists():
+        pytest.fail("functions/requirements.txt does not exist (yet)")
+    names = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            name = re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower().replace("_", "-")
+            names.add(name)
+            if "[email]" in line:
+                names.add("email-validator")
+    return names
+
+
+def test_requirements_cover_what_the_functions_import():
+    third_party = _imported_top_level_modules() - set(sys.stdlib_module_names) - LOCAL - IN_LAMBDA_RUNTIME - {"__future__"}
+    unknown = third_party - set(DISTRIBUTIONS)
+    assert unknown == set(), f"imports with no known distribution: {unknown} (add them to DISTRIBUTIONS and requirements)"
+    requirements = _requirements()
+    needed = {DISTRIBUTIONS[m] for m in third_party}
+    uses_email_str = any("EmailStr" in p.read_text(encoding="utf-8") for p in FUNCTIONS.rglob("*.py"))
+    if uses_email_str:
+        needed.add("email-validator")
+    assert needed - requirements == set()
+    assert {"aws-lambda-powertools", "pydantic", "jinja2", "pyyaml"} <= requirements
