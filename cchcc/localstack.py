@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -83,6 +84,7 @@ def _setup_logging() -> None:
     log.propagate = False
     # moto's werkzeug server logs every AWS call; the hub's own lines are enough.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def _where(exc: BaseException) -> str:
@@ -276,6 +278,8 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
+        # CloudWatch metric (EMF) lines would bury the step logs on a console; set it to false to see them.
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         for spoke in self.programme.spokes:
             if spoke.webhook is not None:
                 os.environ.setdefault(spoke.webhook.secret_env, LOCAL_WEBHOOK_SECRET)

@@ -1,0 +1,222 @@
+"""Intake benchmarks: cold start, and submit-to-notified on the local stack.
+
+1. **Cold start.** In fresh Python processes, alternating, time importing the
+   intake handler module and creating its clients, against ``import boto3`` plus
+   creating one DynamoDB client (the least any handler that stores something
+   pays). Interpreter start-up is common to both and left out. Reported as
+   medians and their ratio; the aim is at most 1.3x.
+2. **Submit to notified.** ``cchcc serve`` on a free port; sequential JSON
+   submissions; time from sending the POST until the spoke's message with that
+   reference is in ``/_local/outbox``. Reported as median and p90 (aim: median
+   at most 1 s), with the median round trip of a trivial GET to the same server
+   as a same-run baseline.
+
+    python -m bench intake            # or: python -m bench.intake
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+COLD_RUNS = 15
+SUBMISSIONS = 50
+
+_BASELINE = """
+import time
+t = time.perf_counter()
+import boto3
+boto3.client("dynamodb")
+print(time.perf_counter() - t)
+"""
+
+_INTAKE = """
+import time
+t = time.perf_counter()
+import intake.app as app
+for name in dir(app):  # create every client the module would create lazily (store.client, ...)
+    obj = getattr(app, name)
+    if hasattr(type(obj), "client") and isinstance(getattr(type(obj), "client"), property):
+        obj.client
+print(time.perf_counter() - t)
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "eu-west-2",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "TABLE_NAME": "bench-referrals",
+            "SITE_ORIGIN": "http://127.0.0.1:8000",
+            "CCHCC_PROGRAMME_FILE": str(ROOT / "programme.yml"),
+            "POWERTOOLS_METRICS_NAMESPACE": "CCHCC",
+            "POWERTOOLS_SERVICE_NAME": "cchcc-hub",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
+        }
+    )
+    return env
+
+
+def _time_in_fresh_process(code: str, env: dict[str, str]) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark process failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_start(runs: int = COLD_RUNS) -> dict[str, float]:
+    env = _env()
+    _time_in_fresh_process(_INTAKE, env)  # warm the file cache and compile .pyc once, for both sides
+    _time_in_fresh_process(_BASELINE, env)
+    intake, baseline = [], []
+    for _ in range(runs):
+        baseline.append(_time_in_fresh_process(_BASELINE, env))
+        intake.append(_time_in_fresh_process(_INTAKE, env))
+    b, i = statistics.median(baseline), statistics.median(intake)
+    return {
+        "runs": runs,
+        "baseline_median_ms": round(b * 1000, 1),
+        "intake_median_ms": round(i * 1000, 1),
+        "ratio": round(i / b, 2),
+        "aim_ratio_at_most": 1.3,
+    }
+
+
+# ------------------------------------------------------------------ local stack
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read()
+
+
+def _post_json(url: str, payload: dict) -> dict:
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode("utf-8"), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, int(round(fraction * len(ordered) + 0.5 - 1e-9)))  # nearest rank
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+_POSTCODES = ["LS9 7AB", "LS12 3AB", "LS8 5QR", "LS6 2AB"]
+
+
+def submit_to_notified(submissions: int = SUBMISSIONS) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="cchcc-bench-") as tmp:
+        site = Path(tmp) / "site"
+        site.mkdir()
+        (site / "index.html").write_text("<!doctype html><title>bench</title>ok", encoding="utf-8")
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = (Path(tmp) / "serve.log").open("w")
+        proc = subprocess.Popen(
+            [str(BIN / "cchcc"), "serve", "--port", str(port), "--site-dir", str(site)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    _get(base + "/_local/outbox")
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("cchcc serve did not start; see its output above") from None
+                    time.sleep(0.1)
+
+            def one(n: int) -> float:
+                payload = {
+                    "name": f"Bench Person {n}",
+                    "email": f"bench{n}@example.com",
+                    "postcode": _POSTCODES[n % len(_POSTCODES)],
+                    "age": 19 + (n % 30),
+                    "consent": "yes",
+                    "submission_id": f"bench-{os.getpid()}-{n:04d}",
+                }
+                started = time.perf_counter()
+                reference = _post_json(base + "/api/referrals", payload)["reference"]
+                while True:
+                    if any(m.get("reference") == reference for m in json.loads(_get(base + "/_local/outbox"))):
+                        return time.perf_counter() - started
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError(f"no notification for {reference} after 30 s")
+                    time.sleep(0.005)
+
+            one(-1)  # warm-up: the first referral also pays the router's first boto3 clients
+            times = [one(n) for n in range(submissions)]
+            gets = []
+            for _ in range(submissions):
+                started = time.perf_counter()
+                _get(base + "/")
+                gets.append(time.perf_counter() - started)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+    median_get = statistics.median(gets)
+    return {
+        "submissions": submissions,
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "p90_ms": round(_percentile(times, 0.9) * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+        "baseline_get_median_ms": round(median_get * 1000, 2),
+        "median_over_get": round(statistics.median(times) / median_get, 1),
+        "aim_median_ms_at_most": 1000,
+    }
+
+
+def run() -> dict:
+    return {"cold_start": cold_start(), "submit_to_notified": submit_to_notified()}
+
+
+def report(result: dict) -> str:
+    c, s = result["cold_start"], result["submit_to_notified"]
+    return "\n".join(
+        [
+            f"intake cold start ({c['runs']} fresh processes each, medians):",
+            f"  import boto3 + dynamodb client   {c['baseline_median_ms']:8.1f} ms",
+            f"  import intake.app + its clients  {c['intake_median_ms']:8.1f} ms",
+            f"  ratio                            {c['ratio']:8.2f} x   (aim <= {c['aim_ratio_at_most']} x)",
+            f"submit to notified on the local stack ({s['submissions']} submissions):",
+            f"  median                           {s['median_ms']:8.1f} ms   (aim <= {s['aim_median_ms_at_most']} ms)",
+            f"  p90                              {s['p90_ms']:8.1f} ms",
+            f"  max                              {s['max_ms']:8.1f} ms",
+            f"  baseline: trivial GET median     {s['baseline_get_median_ms']:8.2f} ms   "
+            f"(submit-to-notified = {s['median_over_get']} x that)",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(report(run()))

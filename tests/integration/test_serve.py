@@ -1,0 +1,293 @@
+"""``cchcc serve`` end to end over real HTTP: site, intake, stream, router, outbox.
+
+Starts ``.venv/bin/cchcc serve`` as a subprocess on a free port with a tiny
+static site, posts referrals with urllib (form-encoded and JSON), and waits for
+the spoke's notification in ``/_local/outbox``. Sample rules (programme.yml):
+postcode LS9 7AB -> ``cchcc``; LS12 3AB aged 19 -> ``hwf``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CCHCC = str(Path(sys.executable).parent / "cchcc")
+REFERENCE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
+
+# Obviously fake personal data: none of it may reach the server's output.
+PERSON = {
+    "name": "Qzv Servetestperson",
+    "email": "qzv.servetest@example.com",
+    "phone": "07700 900417",
+    "support_needs": "Xkq afternoons please",
+}
+PERSONAL_STRINGS = ["Qzv", "Servetestperson", "qzv.servetest", "900417", "Xkq afternoons"]
+
+SITE_FILES = {
+    "index.html": "<!doctype html><html lang=en><title>Home</title><h1>Local test site home</h1>",
+    "404.html": "<!doctype html><html lang=en><title>Not found</title><h1>Local test site 404</h1>",
+    "thanks/index.html": "<!doctype html><html lang=en><title>Thanks</title><h1>Thanks</h1>",
+    "assets/site.css": "body { color: #0b0c0c }",
+    "assets/app.js": "console.log('hi')",
+    "print/p1/qr.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def request(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    """(status, headers, body) without following redirects or raising on 4xx/5xx."""
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with OPENER.open(req, timeout=15) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, port: int, out: Path, err: Path):
+        self.proc, self.port, self.out, self.err = proc, port, out, err
+        self.base = f"http://127.0.0.1:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def output(self) -> str:
+        return self.out.read_text(errors="replace") + self.err.read_text(errors="replace")
+
+    def outbox(self) -> list[dict]:
+        status, _, body = request(self.url("/_local/outbox"))
+        assert status == 200
+        return json.loads(body)
+
+    def wait_for_message(self, reference: str, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.outbox():
+                if message.get("reference") == reference:
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no message for {reference} within {timeout}s; output:\n{self.output()[-3000:]}")
+
+
+def start(tmp_path: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, int, Path, Path]:
+    port = free_port()
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    proc = subprocess.Popen(
+        [CCHCC, "serve", "--port", str(port), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=out.open("w"),
+        stderr=err.open("w"),
+    )
+    return proc, port, out, err
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    site = tmp_path_factory.mktemp("site")
+    for name, text in SITE_FILES.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text, encoding="utf-8")
+    proc, port, out, err = start(tmp_path_factory.mktemp("serve"), "--site-dir", str(site))
+    served = Server(proc, port, out, err)
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"cchcc serve exited with {proc.returncode}:\n{served.output()[-3000:]}")
+        try:
+            if request(served.url("/_local/outbox"))[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"cchcc serve did not answer within 60 s:\n{served.output()[-3000:]}")
+        time.sleep(0.1)
+    yield served
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
+def form_body(**fields: object) -> bytes:
+    return urllib.parse.urlencode(fields, doseq=True).encode("ascii")
+
+
+# ------------------------------------------------------------------------ site
+
+@pytest.mark.parametrize(
+    ("path", "status", "content_type", "text"),
+    [
+        ("/", 200, "text/html", "Local test site home"),
+        ("/index.html", 200, "text/html", "Local test site home"),
+        ("/thanks/", 200, "text/html", "Thanks"),
+        ("/assets/site.css", 200, "text/css", "color"),
+        ("/assets/app.js", 200, "text/javascript", "console"),
+        ("/print/p1/qr.svg", 200, "image/svg+xml", "<svg"),
+        ("/no/such/page/", 404, "text/html", "Local test site 404"),
+        ("/../../etc/passwd", 404, "text/html", "Local test site 404"),
+    ],
+)
+def test_given_a_built_site_then_it_is_served_at_the_root(server, path, status, content_type, text):
+    got_status, headers, body = request(server.url(path))
+    assert got_status == status
+    assert headers["Content-Type"].startswith(content_type)
+    assert text in body.decode()
+
+
+def test_a_directory_without_its_slash_redirects_to_it(server):
+    status, headers, _ = request(server.url("/thanks?ref=ABCD-EFGH"))
+    assert status == 301
+    assert headers["Location"] == "/thanks/?ref=ABCD-EFGH"
+
+
+def test_given_no_built_site_then_the_home_page_says_how_to_build_it(tmp_path):
+    proc, port, out, err = start(tmp_path, "--site-dir", str(tmp_path / "not-built"))
+    served = Server(proc, port, out, err)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, headers, body = request(served.url("/"))
+                break
+            except OSError:
+                assert proc.poll() is None, served.output()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert status == 200
+        assert "make build" in body.decode() and "cchcc build" in body.decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+
+
+# ------------------------------------------------------------------------ intake to outbox
+
+def test_given_a_form_post_from_the_target_area_then_303_to_thanks_and_cchcc_is_notified(server):
+    body = form_body(
+        **PERSON, postcode="ls9 7ab", age="34", interests=["caring", "science"], consent="yes",
+        campaign="test-campaign", source="test-placement", website="",
+    )
+    status, headers, _ = request(
+        server.url("/api/referrals"), body, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 303
+    location = headers["Location"]
+    assert location.startswith("/thanks/?ref=")
+    reference = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["ref"][0]
+    assert REFERENCE.match(reference)
+
+    message = server.wait_for_message(reference)
+    assert message["spoke"] == "cchcc"
+    assert message["to"] == ["cchcc.team@example.org"]
+    assert reference in message["subject"]
+    assert message["text"] and PERSON["name"] in message["text"]  # the spoke gets what it needs
+
+
+def test_given_a_json_post_from_a_young_person_in_leeds_then_201_and_hwf_is_notified(server):
+    payload = {**PERSON, "postcode": "LS12 3AB", "age": 19, "consent": "yes", "submission_id": "servetest-json-0001"}
+    status, headers, body = request(
+        server.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    )
+    assert status == 201, body
+    reference = json.loads(body)["reference"]
+    assert REFERENCE.match(reference)
+
+    message = server.wait_for_message(reference)
+    assert message["spoke"] == "hwf"
+    assert message["to"] == ["hwf.referrals@example.org"]
+
+    # The human page shows the same message.
+    status, headers, page = request(server.url("/_local/"))
+    html = page.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert '<html lang="en">' in html and "<h1>" in html
+    assert reference in html and "hwf.referrals@example.org" in html
+    assert "Local stack only" in html and "dead-letter queue: 0 messages" in html
+
+
+def test_given_invalid_json_then_422_names_the_fields_and_nothing_is_sent(server):
+    before = len(server.outbox())
+    status, _, body = request(
+        server.url("/api/referrals"), json.dumps({"name": "", "postcode": "nope"}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    assert status == 422
+    assert {"name", "postcode", "age", "consent"} <= set(json.loads(body)["errors"])
+    time.sleep(0.5)
+    assert len(server.outbox()) == before
+
+
+def test_given_a_huge_body_then_413_without_reading_it_all(server):
+    huge = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    status, _, _ = request(server.url("/api/referrals"), huge, {"Content-Type": "application/json"})
+    assert status == 413
+
+
+def test_cors_preflight_allows_only_the_site_origin(server):
+    status, headers, _ = request(
+        server.url("/api/referrals"),
+        headers={
+            "Origin": server.base,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        method="OPTIONS",
+    )
+    assert status in (200, 204)
+    assert headers["Access-Control-Allow-Origin"] == server.base
+
+
+# ------------------------------------------------------------------------ start-up and shutdown
+
+def test_given_a_bad_programme_file_then_serve_exits_non_zero_naming_file_and_field(tmp_path):
+    text = (ROOT / "programme.yml").read_text(encoding="utf-8")
+    bad = tmp_path / "broken-programme.yml"
+    bad.write_text(text.replace("priority: 2", "priority: high", 1), encoding="utf-8")
+    proc, port, out, err = start(tmp_path, "--programme", str(bad))
+    assert proc.wait(30) != 0
+    message = err.read_text()
+    assert str(bad) in message
+    assert "spokes[1].priority" in message
+    # Nothing was bound.
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_sigint_stops_the_server_cleanly_and_its_output_holds_no_personal_data(server):
+    # Runs last in this module (it stops the shared server).
+    server.proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    assert server.proc.wait(10) == 0
+    assert time.monotonic() - started < 5
+    output = server.output()
+    assert "received POST /api/referrals -> 303 reference=" in output
+    for text in PERSONAL_STRINGS:
+        assert text not in output, f"personal data {text!r} in the server output"
