@@ -217,12 +217,11 @@ class DynamoReferralStore:
         A filtered scan: fine for the volumes this programme sees (hundreds a
         year); a sparse GSI would be the next step if that changed.
         """
-        references: list[str] = []
         kwargs: dict[str, Any] = {
             "FilterExpression": "sk = :ref AND #s <> :routed",
-            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeNames": {"#s": "status", "#r": "reference", "#c": "created_at"},
             "ExpressionAttributeValues": to_item({":ref": REFERRAL_SK, ":routed": STATUS_ROUTED}),
-            "ProjectionExpression": "reference, created_at",
+            "ProjectionExpression": "#r, #c",
             "ConsistentRead": True,
         }
         found: list[tuple[str, str]] = []
@@ -364,12 +363,16 @@ class DynamoReferralStore:
         at: datetime | str | None = None,
         detail: dict[str, Any] | None = None,
         expires_at: int | None = None,
+        qualifier: str | None = None,
     ) -> bool:
-        """Append an event. Writing the same (time, type) twice is a no-op (returns False)."""
+        """Append an event. Writing the same (time, type, qualifier) twice is a no-op (returns False).
+
+        ``qualifier`` (e.g. ``cchcc/email``) keeps same-millisecond events apart.
+        """
         stamp = at if isinstance(at, str) else iso(at or utcnow())
         item = {
             "pk": pk(reference),
-            "sk": f"{EVENT_PREFIX}{stamp}#{event_type}",
+            "sk": f"{EVENT_PREFIX}{stamp}#{event_type}" + (f"#{qualifier}" if qualifier else ""),
             "type": "event",
             "event": event_type,
             "reference": reference,

@@ -147,3 +147,58 @@ def sent_emails() -> list[Any]:
     from moto.ses.models import ses_backends
 
     return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+class StreamReader:
+    """Reads the table's stream with moto's dynamodbstreams API, as Lambda's event source mapping would."""
+
+    def __init__(self, dynamodb):
+        import boto3
+
+        # botocore >= 1.40 sends stream calls to <account>.streams-ddb.<region>, which moto 5.2
+        # does not recognise yet; the classic endpoint reaches the same moto backend.
+        self.streams = boto3.client(
+            "dynamodbstreams", region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+        )
+        self.arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        self.iterators = [
+            self.streams.get_shard_iterator(
+                StreamArn=self.arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for s in shards
+        ]
+
+    def read(self) -> dict[str, Any]:
+        """Every record since the last read, as a Lambda DynamoDB stream event."""
+        records = []
+        for index, iterator in enumerate(self.iterators):
+            response = self.streams.get_records(ShardIterator=iterator)
+            self.iterators[index] = response["NextShardIterator"]
+            for record in response["Records"]:
+                record = json.loads(json.dumps(record, default=_json_default))
+                record.setdefault("eventSourceARN", self.arn)
+                records.append(record)
+        return {"Records": records}
+
+
+def _json_default(value: Any) -> Any:
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp())
+    raise TypeError(type(value).__name__)
+
+
+def programme_variant(tmp_path: Path, *, mode: str = "primary", webhook_url: str | None = None) -> Path:
+    """A copy of the sample programme, optionally in mode ``all`` or with a webhook on ``cchcc``."""
+    text = PROGRAMME.read_text(encoding="utf-8").replace("routing_mode: primary", f"routing_mode: {mode}")
+    if webhook_url:
+        text = text.replace(
+            "    why: lives in the CCHCC target area\n",
+            "    why: lives in the CCHCC target area\n"
+            f"    webhook:\n      url: {webhook_url}\n      secret_env: CCHCC_WEBHOOK_SECRET\n",
+        )
+    path = tmp_path / "programme.yml"
+    path.write_text(text, encoding="utf-8")
+    return path

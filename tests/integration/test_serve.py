@@ -291,3 +291,119 @@ def test_sigint_stops_the_server_cleanly_and_its_output_holds_no_personal_data(s
     assert "received POST /api/referrals -> 303 reference=" in output
     for text in PERSONAL_STRINGS:
         assert text not in output, f"personal data {text!r} in the server output"
+
+
+# ------------------------------------------------------------------------ webhooks, dead letters, redrive
+
+class Sink:
+    """A webhook receiver the test starts when it wants deliveries to succeed."""
+
+    def __init__(self, port: int):
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhooks_dead_letters_and_redrive_notify_each_spoke_once(tmp_path):
+    """Given hwf's webhook at the local sink and cchcc's webhook down,
+    when referrals arrive, then hwf's webhook shows in the outbox, cchcc's batch is
+    dead-lettered after its retries, and `cchcc redrive` delivers it once, email not repeated."""
+    port, sink_port = free_port(), free_port()
+    text = (ROOT / "programme.yml").read_text(encoding="utf-8")
+    local_sink = f"http://127.0.0.1:{port}/_local/webhooks/hwf"
+    down = f"http://127.0.0.1:{sink_port}/hook"
+    text = text.replace(
+        "    priority: 1\n",
+        f"    priority: 1\n    webhook:\n      url: {down}\n      secret_env: CCHCC_WEBHOOK_SECRET\n", 1,
+    ).replace(
+        "    priority: 2\n",
+        f"    priority: 2\n    webhook:\n      url: {local_sink}\n      secret_env: HWF_WEBHOOK_SECRET\n", 1,
+    )
+    programme = tmp_path / "programme-webhooks.yml"
+    programme.write_text(text, encoding="utf-8")
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_WEBHOOK_SECRET")}
+    proc = subprocess.Popen(
+        [CCHCC, "serve", "--port", str(port), "--programme", str(programme), "--site-dir", str(tmp_path / "none")],
+        cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=out.open("w"), stderr=err.open("w"),
+    )
+    served = Server(proc, port, out, err)
+    sink = None
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request(served.url("/_local/outbox"))
+                break
+            except OSError:
+                assert proc.poll() is None, served.output()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+
+        def post(payload):
+            status, _, body = request(
+                served.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"}
+            )
+            assert status == 201, body
+            return json.loads(body)["reference"]
+
+        young = post({**PERSON, "postcode": "LS12 3AB", "age": 20, "consent": "yes"})
+        local = post({**PERSON, "postcode": "LS9 7AB", "age": 40, "consent": "yes"})
+
+        # hwf: email and a webhook to the local sink, both in the outbox.
+        deadline = time.monotonic() + 20
+        while len([m for m in served.outbox() if m["reference"] == young]) < 2:
+            assert time.monotonic() < deadline, served.output()[-3000:]
+            time.sleep(0.1)
+        [hook] = [m for m in served.outbox() if m["reference"] == young and m["channel"] == "webhook"]
+        assert hook["to"] == [local_sink] and hook["spoke"] == "hwf"
+
+        # cchcc: the email goes, the webhook cannot; after the retries the batch is dead-lettered.
+        deadline = time.monotonic() + 30
+        while "dead-letter queue: 1 message waiting" not in request(served.url("/_local/"))[2].decode():
+            assert time.monotonic() < deadline, served.output()[-3000:]
+            time.sleep(0.2)
+        emails = [m for m in served.outbox() if m["reference"] == local and m["channel"] == "email"]
+        assert len(emails) == 1 and emails[0]["spoke"] == "cchcc"
+
+        sink = Sink(sink_port)
+        redrive = subprocess.run(
+            [CCHCC, "redrive", "--port", str(port)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert redrive.returncode == 0, redrive.stdout + redrive.stderr
+        assert local in redrive.stdout and "1 deleted" in redrive.stdout
+        assert [h["reference"] for h in sink.received] == [local]
+        assert len([m for m in served.outbox() if m["reference"] == local and m["channel"] == "email"]) == 1
+        assert "dead-letter queue: 0 messages" in request(served.url("/_local/"))[2].decode()
+
+        # Again: nothing left, nothing sent twice.
+        again = subprocess.run(
+            [CCHCC, "redrive", "--port", str(port)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert again.returncode == 0 and "0 referral(s) routed" in again.stdout
+        assert len(sink.received) == 1
+        for text in PERSONAL_STRINGS:
+            assert text not in redrive.stdout + redrive.stderr + served.output()
+    finally:
+        if sink is not None:
+            sink.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0

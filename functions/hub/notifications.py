@@ -1,0 +1,269 @@
+"""Telling a spoke about a referral: what the message says, and how it is sent.
+
+:func:`build_notification` decides the content (only the fields the spoke is
+configured to receive; the reference, never personal data, in the subject).
+:class:`SesNotifier` sends it as an email (SESv2, plain text + HTML) and
+:class:`WebhookNotifier` as a signed JSON POST. Both raise
+:class:`NotificationFailedError` when a send fails, so the router can retry.
+
+Email tags ``spoke`` and ``reference`` go with each SES message. (moto's SESv2
+drops tags: the local stack also finds the reference in the subject and the
+spoke from the recipient.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub import form
+from hub.config import REFERRAL_FIELDS, Programme, Webhook
+
+FIELD_LABELS = {
+    "name": "Name",
+    "email": "Email",
+    "phone": "Phone",
+    "postcode": "Postcode",
+    "age": "Age",
+    "interests": "Interested in",
+    "situation": "At the moment",
+    "support_needs": "Support needs",
+    "language": "Preferred language",
+}
+_CHOICES = {"interests": dict(form.INTERESTS), "situation": dict(form.SITUATIONS)}
+
+
+class NotificationError(Exception):
+    """A notification could not be built or sent."""
+
+
+class NotificationFailedError(NotificationError):
+    """The channel refused or could not be reached; the send can be retried."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    reference: str
+    spoke: str  # spoke id, or the triage id (``hub``)
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    payload: dict[str, Any]  # the webhook body: same facts, machine-readable
+    webhook: Webhook | None = None
+
+
+def _display(name: str, value: Any) -> str:
+    if name in _CHOICES:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(_CHOICES[name].get(v, v) for v in values)
+    return str(value)
+
+
+def build_notification(
+    referral: Mapping[str, Any],
+    assignment: Mapping[str, Any],
+    assignments: Sequence[Mapping[str, Any]],
+    programme: Programme,
+) -> Notification:
+    """The message for one ``notify`` assignment of a stored referral."""
+    from hub import render
+
+    spoke_id = assignment["spoke"]
+    spoke = programme.spoke(spoke_id)
+    if spoke is not None:
+        recipient, to, receives, why, webhook = spoke.name, (str(spoke.email),), spoke.receives, spoke.why, spoke.webhook
+    elif spoke_id == programme.triage.id:
+        recipient, to, receives, webhook = programme.triage.name, (str(programme.triage.email),), REFERRAL_FIELDS, None
+        why = "matched no partner's rules, so the hub needs to decide who can help"
+    else:
+        raise NotificationError(f"spoke {spoke_id} is not in the programme configuration")
+
+    others = [
+        a for a in sorted(assignments, key=lambda a: a.get("priority", 0)) if a["spoke"] != spoke_id
+    ]
+    also_eligible = [
+        {"id": a["spoke"], "name": (programme.spoke(a["spoke"]).name if programme.spoke(a["spoke"]) else a["spoke"]),
+         "role": a["role"], "reason": a["reason"]}
+        for a in others
+    ]
+    fields = [
+        {"name": name, "label": FIELD_LABELS[name], "value": _display(name, referral[name])}
+        for name in REFERRAL_FIELDS
+        if name in receives and referral.get(name) not in (None, "", [])
+    ]
+    reference = referral["reference"]
+    context = {
+        "programme": programme.programme,
+        "reference": reference,
+        "recipient": recipient,
+        "campaign": referral.get("campaign") or "not recorded",
+        "source": referral.get("source") or "not recorded",
+        "received": referral["created_at"],
+        "rule": assignment["rule"],
+        "reason": assignment["reason"],
+        "why": why,
+        "also_eligible": also_eligible,
+        "fields": fields,
+    }
+    payload = {
+        "reference": reference,
+        "spoke": spoke_id,
+        "role": assignment["role"],
+        "campaign": referral.get("campaign"),
+        "source": referral.get("source"),
+        "received": referral["created_at"],
+        "rule": assignment["rule"],
+        "reason": assignment["reason"],
+        "also_eligible": [a["id"] for a in also_eligible],
+        "fields": {f["name"]: referral[f["name"]] for f in fields},
+    }
+    return Notification(
+        reference=reference,
+        spoke=spoke_id,
+        to=to,
+        subject=f"New referral {reference} from {programme.programme.short_name}",
+        text=render.render("email/notification.txt", **context),
+        html=render.render("email/notification.html", **context),
+        payload=payload,
+        webhook=webhook,
+    )
+
+
+class SesNotifier:
+    """Sends notifications by email through SESv2. The client is created lazily."""
+
+    channel = "email"
+
+    def __init__(self, sender: str, client: Any = None):
+        self.sender = sender
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "sesv2", config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+            )
+        return self._client
+
+    def send(self, notification: Notification) -> str:
+        """Send; returns the SES message id. Raises NotificationFailedError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.send_email(
+                FromEmailAddress=self.sender,
+                Destination={"ToAddresses": list(notification.to)},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": notification.subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Text": {"Data": notification.text, "Charset": "UTF-8"},
+                            "Html": {"Data": notification.html, "Charset": "UTF-8"},
+                        },
+                    }
+                },
+                EmailTags=[
+                    {"Name": "spoke", "Value": notification.spoke},
+                    {"Name": "reference", "Value": notification.reference},
+                ],
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "unknown")
+            raise NotificationFailedError(f"SES refused the message ({code})") from exc
+        except BotoCoreError as exc:
+            raise NotificationFailedError(f"SES unreachable ({type(exc).__name__})") from exc
+        return response.get("MessageId", "")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is not a delivery
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``."""
+    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+@dataclass
+class WebhookNotifier:
+    """POSTs the notification payload as JSON, signed with the spoke's secret.
+
+    Headers: ``X-CCHCC-Timestamp`` (Unix seconds) and ``X-CCHCC-Signature``
+    (see :func:`sign`); the receiver should reject stale timestamps. Any
+    answer other than 2xx, or no answer within ``timeout`` seconds, fails.
+    """
+
+    secrets: Mapping[str, bytes]
+    timeout: float = 5.0
+    clock: Any = time.time
+    channel: str = field(default="webhook", init=False)
+
+    def send(self, notification: Notification) -> int:
+        webhook = notification.webhook
+        if webhook is None:
+            raise NotificationError(f"spoke {notification.spoke} has no webhook")
+        secret = self.secrets.get(webhook.secret_env)
+        if not secret:
+            raise NotificationError(f"no secret in {webhook.secret_env} for spoke {notification.spoke}")
+        body = json.dumps(notification.payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        timestamp = str(int(self.clock()))
+        request = urllib.request.Request(
+            str(webhook.url),
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "cchcc-hub",
+                "X-CCHCC-Timestamp": timestamp,
+                "X-CCHCC-Signature": sign(secret, timestamp, body),
+            },
+        )
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(request, timeout=self.timeout) as response:  # noqa: S310 (URL from config)
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise NotificationFailedError(f"webhook answered {exc.code}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise NotificationFailedError(f"webhook unreachable ({type(exc).__name__})") from exc
+        if not 200 <= status < 300:
+            raise NotificationFailedError(f"webhook answered {status}")
+        return status
+
+
+@dataclass
+class Notifiers:
+    """The channels the router sends through: email always, a webhook where a spoke has one."""
+
+    email: Any
+    webhook: Any = None
+
+    def channels(self, notification: Notification) -> list[tuple[str, Any]]:
+        channels = [("email", self.email)]
+        if notification.webhook is not None:
+            if self.webhook is None:
+                raise NotificationError(f"spoke {notification.spoke} has a webhook but no webhook notifier is set up")
+            channels.append(("webhook", self.webhook))
+        return channels
+
+
+def build_notifiers(programme: Programme, secrets: Mapping[str, bytes], ses_client: Any = None) -> Notifiers:
+    """The notifiers the router uses in production and on the local stack."""
+    return Notifiers(
+        email=SesNotifier(str(programme.programme.sender_email), client=ses_client),
+        webhook=WebhookNotifier(secrets),
+    )
