@@ -13,6 +13,7 @@ unchanged placement is not regenerated on the next build.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -98,6 +99,7 @@ class State:
     today: dt.date
     cache_dir: Path
     files: dict[str, PlacementFiles] = field(default_factory=dict)
+    fingerprint: str = ""  # print templates, read once per build
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ def prepare(config) -> State:
 # --- generating (cached) ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
 def _versions() -> str:
     from importlib.metadata import version
 
@@ -180,7 +183,7 @@ def _cache_key(state: State, campaign: Campaign, placement: Placement, url: str,
         "versions": _versions(),
         "url": url,
         "level": level,
-        "templates": posters.template_fingerprint(),
+        "templates": state.fingerprint,
         "site_name": state.site_name,
         "partners": state.programme.organisations,
         "campaign": {"headline": campaign.data.headline, "summary": campaign.data.summary},
@@ -194,6 +197,8 @@ def generate(state: State) -> dict[str, PlacementFiles]:
     """Make (or reuse from the cache) the QR codes, PDF and preview for every placement."""
     base = state.cache_dir / "print"
     base.mkdir(parents=True, exist_ok=True)
+    state.fingerprint = hashlib.sha256(posters.template_fingerprint().encode("utf-8")).hexdigest()
+    entries = {p.name for p in base.iterdir()}
     for campaign in state.campaigns:
         for placement in campaign.placements:
             url = qr.short_url(state.site_url, placement.id)
@@ -203,9 +208,10 @@ def generate(state: State) -> dict[str, PlacementFiles]:
             files = PlacementFiles(placement, campaign, url, level, placement.qr_mm, folder)
             if not (folder / "done").exists():
                 _generate_one(state, files)
-            for stale in base.glob(f"{placement.id}-*"):
-                if stale != folder and stale.name[len(placement.id) + 1 :].isalnum():
-                    shutil.rmtree(stale, ignore_errors=True)
+            for name in entries:
+                rest = name[len(placement.id) + 1 :]
+                if name.startswith(placement.id + "-") and name != folder.name and rest.isalnum() and len(rest) == 20:
+                    shutil.rmtree(base / name, ignore_errors=True)
             state.files[placement.id] = files
     return state.files
 

@@ -1,0 +1,154 @@
+"""Site build benchmark: campaign generation cost, rebuild cost and landing page weight.
+
+Every build time is a ratio over a *plain* MkDocs build of the same Markdown with the
+campaign hook switched off, measured in the same run on the same copy:
+
+1. **Sample site** (the shipped campaigns): first build with an empty cache (every QR code
+   and poster PDF made) and a no-change rebuild (everything from the cache).
+2. **20 campaigns x 5 placements** generated into a temporary copy of the project: the same two.
+3. **Landing page weight**: a campaign page's HTML plus every stylesheet and script it loads,
+   each gzipped; at most 100 KB, aim 60 KB.
+
+    python -m bench build            # or: python -m bench.build
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cchcc import publish
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMATS = ("poster-a3", "poster-a4", "flyer-a5", "flyer-a6")
+SITE_URL = "https://jobs.example.org/"
+REPEATS = 3
+
+
+def _copy_project(dest: Path, *, campaigns: bool = True) -> Path:
+    for name in ("mkdocs.yml", "programme.yml"):
+        shutil.copy2(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "site", dest / "site", ignore=shutil.ignore_patterns("__pycache__"))
+    if campaigns:
+        shutil.copytree(ROOT / "campaigns", dest / "campaigns")
+    return dest
+
+
+def _generate_fixture(root: Path, campaigns: int = 20, placements: int = 5) -> None:
+    """Write ``campaigns`` realistic-looking campaigns with ``placements`` placements each."""
+    roles = sorted(p.stem for p in (root / "site" / "docs" / "careers").glob("*.md") if p.stem != "index")[:3]
+    base = root / "campaigns"
+    base.mkdir(exist_ok=True)
+    for c in range(campaigns):
+        folder = base / f"bench-{c:02d}"
+        folder.mkdir()
+        lines = [
+            f"title: Bench campaign {c}",
+            f"headline: Health and care jobs near you ({c})",
+            "summary: Free local help to find a job, training or a course in health and care.",
+            f"area: Test area {c}",
+            "starts: 2027-01-01",
+            "ends: 2027-06-30",
+            "roles: [" + ", ".join(roles) + "]",
+            "placements:",
+        ]
+        for p in range(placements):
+            fmt = FORMATS[(c + p) % len(FORMATS)]
+            lines += [f"  - id: b{c:02d}-{p}", f"    name: Place {p}", f"    format: {fmt}", f"    copies: {p + 1}"]
+            if p == 4 and fmt.startswith("poster"):
+                lines += ["    outdoor: true", "    viewing_distance_m: 1.2"]
+        (folder / "campaign.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (folder / "index.md").write_text(f"Words for bench campaign {c}.\n\n- one\n- two\n", encoding="utf-8")
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _measure(root: Path, work: Path) -> dict:
+    config = root / "mkdocs.yml"
+    cache = work / "cache"
+
+    def plain():
+        publish.build(site_dir=work / "plain", config_file=config, site_url=SITE_URL, campaigns=False)
+
+    def full():
+        publish.build(site_dir=work / "site", config_file=config, cache_dir=cache, site_url=SITE_URL)
+
+    plain()  # warm imports and theme templates; not counted
+    baseline = statistics.median(_time(plain) for _ in range(REPEATS))
+    shutil.rmtree(cache, ignore_errors=True)
+    cold = _time(full)
+    warm = statistics.median(_time(full) for _ in range(REPEATS))
+    placements = sum(len(c.placements) for c in publish.load_all(root))
+    return {
+        "campaigns": len(publish.load_all(root)),
+        "placements": placements,
+        "plain_mkdocs_s": round(baseline, 3),
+        "first_build_s": round(cold, 3),
+        "no_change_rebuild_s": round(warm, 3),
+        "first_build_ratio": round(cold / baseline, 2),
+        "no_change_rebuild_ratio": round(warm / baseline, 2),
+        "per_placement_first_build_ms": round((cold - baseline) / max(placements, 1) * 1000, 1),
+    }
+
+
+def landing_weight(site_dir: Path, slug: str) -> dict:
+    """Gzipped bytes of a landing page and every stylesheet and script it loads."""
+    page = site_dir / "campaigns" / slug / "index.html"
+    html = page.read_text(encoding="utf-8")
+    assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', html)
+    assets += re.findall(r'<link[^>]+href="([^"]+)"[^>]+rel="stylesheet"', html)
+    assets += re.findall(r'<script[^>]+src="([^"]+)"', html)
+    parts = {"html": len(gzip.compress(page.read_bytes(), 9))}
+    for href in dict.fromkeys(assets):
+        if re.match(r"^(https?:)?//", href):
+            raise AssertionError(f"landing page loads a third-party asset: {href}")
+        path = (page.parent / href.split("?")[0]).resolve()
+        parts[str(path.relative_to(site_dir.resolve()))] = len(gzip.compress(path.read_bytes(), 9))
+    total = sum(parts.values())
+    return {"page": f"/campaigns/{slug}/", "gzip_bytes": parts, "total_kb": round(total / 1024, 1),
+            "limit_kb": 100, "aim_kb": 60}
+
+
+def run() -> dict:
+    with tempfile.TemporaryDirectory(prefix="cchcc-bench-") as tmp:
+        tmp = Path(tmp)
+        sample_root = _copy_project((tmp / "sample").resolve() if (tmp / "sample").mkdir() is None else tmp)
+        sample = _measure(sample_root, tmp / "sample-out")
+        slug = publish.load_all(sample_root)[0].slug
+        weight = landing_weight(tmp / "sample-out" / "site", slug)
+        (tmp / "fixture").mkdir()
+        fixture_root = _copy_project(tmp / "fixture", campaigns=False)
+        _generate_fixture(fixture_root)
+        fixture = _measure(fixture_root, tmp / "fixture-out")
+    return {"sample_site": sample, "fixture_20x5": fixture, "landing_page_weight": weight}
+
+
+def report(result: dict) -> str:
+    lines = []
+    for key, label in (("sample_site", "sample site"), ("fixture_20x5", "20 campaigns x 5 placements")):
+        r = result[key]
+        lines += [
+            f"{label} ({r['campaigns']} campaigns, {r['placements']} placements):",
+            f"  plain mkdocs build (hook off)   {r['plain_mkdocs_s']:7.2f} s   baseline",
+            f"  first build (empty cache)       {r['first_build_s']:7.2f} s   {r['first_build_ratio']:5.2f} x"
+            f"   ({r['per_placement_first_build_ms']:.0f} ms per placement)",
+            f"  no-change rebuild               {r['no_change_rebuild_s']:7.2f} s   {r['no_change_rebuild_ratio']:5.2f} x",
+        ]
+    w = result["landing_page_weight"]
+    lines.append(f"landing page {w['page']} weight, gzip: {w['total_kb']} KB (limit {w['limit_kb']}, aim {w['aim_kb']})")
+    for name, size in w["gzip_bytes"].items():
+        lines.append(f"  {name:45s} {size / 1024:6.1f} KB")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(run()))
