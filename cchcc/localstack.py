@@ -351,6 +351,7 @@ class LocalStack:
             bisect_on_error=bool(mapping["BisectBatchOnFunctionError"]),
             poll_interval=0.1,
             backoff_base=0.1,
+            housekeeping=forget_shard_iterators,
         )
         self.poller.start()
 
@@ -417,6 +418,21 @@ class LocalStack:
                 log.warning("stopping the AWS emulation failed: %s", type(exc).__name__)
         if self.state_file is not None:
             self.state_file.unlink(missing_ok=True)
+
+
+def forget_shard_iterators(in_use: set[str]) -> None:
+    """Free the shard iterators moto keeps for ever (one per GetRecords call, about 2 KB each).
+
+    Polling ten times a second, a stack left running for a day would otherwise
+    hold well over a gigabyte of them. Only the iterators the poller holds stay.
+    """
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    for account in list(dynamodbstreams_backends.keys()):
+        for region in list(dynamodbstreams_backends[account].keys()):
+            iterators = dynamodbstreams_backends[account][region].shard_iterators
+            for key in [k for k in list(iterators) if k not in in_use]:
+                iterators.pop(key, None)
 
 
 # ------------------------------------------------------------------ SES capture

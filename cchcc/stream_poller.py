@@ -204,6 +204,7 @@ class StreamPoller:
         backoff_base: float = 0.1,
         starting_position: str = "TRIM_HORIZON",
         bisect_on_error: bool = False,
+        housekeeping: Callable[[set[str]], None] | None = None,
     ):
         self.streams = streams_client
         self.stream_arn = stream_arn
@@ -217,6 +218,9 @@ class StreamPoller:
         self.backoff_base = backoff_base
         self.starting_position = starting_position
         self.bisect_on_error = bisect_on_error
+        # Called now and then with the shard iterators in use (the local stack frees moto's others).
+        self.housekeeping = housekeeping
+        self._polls = 0
         self.shards: dict[str, _Shard] = {}
         self.invocations = 0
         self.dead_lettered_batches = 0
@@ -241,6 +245,12 @@ class StreamPoller:
                 log.warning("stream poll failed: %s", type(exc).__name__)
                 busy = False
                 self._stop.wait(1.0)
+            self._polls += 1
+            if self.housekeeping is not None and self._polls % 200 == 0:
+                try:
+                    self.housekeeping({s.iterator for s in self.shards.values() if s.iterator})
+                except Exception as exc:
+                    log.warning("stream housekeeping failed: %s", type(exc).__name__)
             if not busy:
                 self._stop.wait(self.poll_interval)
 
