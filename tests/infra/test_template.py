@@ -528,3 +528,16 @@ def test_requirements_cover_what_the_functions_import():
         needed.add("email-validator")
     assert needed - requirements == set()
     assert {"aws-lambda-powertools", "pydantic", "jinja2", "pyyaml"} <= requirements
+
+
+def test_deploy_budgets_enough_room_for_the_fixed_policy(sam_template):
+    """`cchcc deploy` refuses hashes that would push the CSP past CloudFront's limit; its
+    estimate of the policy without hashes must not be an underestimate."""
+    from cchcc import deploy
+
+    text, _ = _csp(sam_template, CspInlineStyles="yes", CspScriptHashes=GOOD_HASH)
+    assert len(text) - len(GOOD_HASH) + 1 <= deploy.CSP_FIXED_LENGTH
+    assert deploy.CSP_MAX_LENGTH == 1783
+
+
+GOOD_HASH = "'sha256-" + "A" * 43 + "='"
