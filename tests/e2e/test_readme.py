@@ -19,8 +19,9 @@ CCHCC = str(Path(sys.executable).parent / "cchcc")
 
 def code_in(markdown: str) -> list[str]:
     """Every fenced block and inline code span: where the README shows commands."""
-    fenced = re.findall(r"^```[^\n]*\n(.*?)^```", markdown, flags=re.M | re.S)
-    rest = re.sub(r"^```[^\n]*\n.*?^```", "", markdown, flags=re.M | re.S)
+    fence = r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```"
+    fenced = re.findall(fence, markdown, flags=re.M | re.S)
+    rest = re.sub(fence, "", markdown, flags=re.M | re.S)
     return fenced + re.findall(r"`([^`\n]+)`", rest)
 
 

@@ -31,7 +31,7 @@ INSTALL_TIMEOUT = 900  # a fresh virtualenv from pip's cache takes well under a 
 
 def readme_commands(readme: Path = ROOT / "README.md") -> list[str]:
     """The commands of the README's code block that holds both `make serve` and `make test`."""
-    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", readme.read_text(), flags=re.M | re.S)
+    blocks = re.findall(r"^[ \t]*```[a-z]*\n(.*?)^[ \t]*```", readme.read_text(), flags=re.M | re.S)
     for block in blocks:
         commands = [line.split("#", 1)[0].strip() for line in block.splitlines()]
         commands = [c for c in commands if c]
