@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from hub import references
 from hub.models import Submission, SubmissionInvalidError, is_honeypot_filled, parse_submission
@@ -150,6 +150,24 @@ def decode_request(request: HttpRequest) -> dict[str, Any]:
     return {key: values if key == "interests" else values[0] for key, values in pairs.items()}
 
 
+def fill_source_from_referer(raw: dict[str, Any], headers: Mapping[str, str], site_origin: str) -> None:
+    """Without JavaScript a static page cannot copy ``?s=<placement>`` into the form, but the
+    browser sends the page's address as ``Referer`` (same-origin policy). Use it when the hidden
+    field is empty; the address of a campaign page carries no personal data."""
+    if raw.get("source") or not headers.get("referer"):
+        return
+    try:
+        page = urlsplit(headers["referer"])
+        origin = urlsplit(site_origin)
+    except ValueError:
+        return
+    if (page.scheme, page.netloc) != (origin.scheme, origin.netloc) or not page.path.startswith("/campaigns/"):
+        return
+    placement = parse_qs(page.query).get("s", [""])[0]
+    if placement:
+        raw["source"] = placement  # parse_submission drops it unless it is a well-formed id
+
+
 def answers_key(submission: Submission) -> dict[str, Any]:
     """The normalised answers: what makes two submissions without an id 'the same'."""
     answers = submission.answers()
@@ -254,6 +272,7 @@ class IntakeService:
         if is_honeypot_filled(raw):
             logger.info("honeypot filled, nothing stored")
             return Outcome("honeypot"), self.success_reply(request, references.new_reference())
+        fill_source_from_referer(raw, request.headers, self.settings.site_origin)
         try:
             submission = parse_submission(raw)
         except SubmissionInvalidError as exc:

@@ -381,3 +381,38 @@ def test_given_submissions_when_handled_then_no_personal_data_in_logs(
     assert "referral stored" in output  # the logs are there …
     for value in (*PERSON.values(), "07700900982", "LS9 7AB", "zqx", "Zqx"):
         assert value not in output  # … but never what the person told us
+
+
+# -- placement without JavaScript ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("referer", "expected"),
+    [
+        ("http://127.0.0.1:8000/campaigns/lincoln-green/?s=lg-library", "lg-library"),  # same origin
+        ("https://evil.example/campaigns/lincoln-green/?s=lg-library", None),  # other origin ignored
+        ("http://127.0.0.1:8000/get-in-touch/?s=lg-library", None),  # not a campaign page
+        ("http://127.0.0.1:8000/campaigns/lincoln-green/?s=Not%20An%20Id", None),  # malformed id dropped
+        ("http://127.0.0.1:8000/campaigns/lincoln-green/", None),
+    ],
+)
+def test_given_no_js_form_without_source_when_posted_from_campaign_page_then_source_from_referer(
+    intake_app, aws, lambda_context, referer, expected
+):
+    # Given a static campaign page whose hidden `source` stayed empty (no JavaScript to copy ?s=)
+    event = api_event(urlencode(valid_answers(source=""), doseq=True), "application/x-www-form-urlencoded")
+    event["headers"]["referer"] = referer
+    # When it is posted
+    response = intake_app.lambda_handler(event, lambda_context)
+    # Then the placement comes from the page's address, only when that page is one of ours
+    assert response["statusCode"] == 303
+    [item] = stored(aws)
+    assert item.get("source") == expected
+
+
+def test_given_source_in_form_when_referer_differs_then_form_value_wins(intake_app, aws, lambda_context):
+    event = api_event(urlencode(valid_answers(source="el-market"), doseq=True), "application/x-www-form-urlencoded")
+    event["headers"]["referer"] = "http://127.0.0.1:8000/campaigns/lincoln-green/?s=lg-library"
+    intake_app.lambda_handler(event, lambda_context)
+    [item] = stored(aws)
+    assert item["source"] == "el-market"
