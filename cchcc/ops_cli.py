@@ -221,19 +221,32 @@ class Redriver:
         sqs = boto3.client("sqs")
         streams = boto3.client("dynamodbstreams")
         seen: set[str] = set()
-        while True:
-            response = sqs.receive_message(
-                QueueUrl=self.target.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=120, WaitTimeSeconds=0
-            )
-            messages = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
-            if not messages:
-                return
-            for message in messages:
-                seen.add(message["MessageId"])
-                self.summary.messages_read += 1
-                if self._handle_message(streams, message) and not self.dry_run:
-                    sqs.delete_message(QueueUrl=self.target.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                    self.summary.messages_deleted += 1
+        kept: list[str] = []  # receipt handles to make visible again at the end
+        try:
+            while True:
+                response = sqs.receive_message(
+                    QueueUrl=self.target.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=120, WaitTimeSeconds=0
+                )
+                messages = [m for m in response.get("Messages", []) if m["MessageId"] not in seen]
+                if not messages:
+                    return
+                for message in messages:
+                    seen.add(message["MessageId"])
+                    self.summary.messages_read += 1
+                    if self._handle_message(streams, message) and not self.dry_run:
+                        sqs.delete_message(QueueUrl=self.target.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                        self.summary.messages_deleted += 1
+                    else:
+                        kept.append(message["ReceiptHandle"])
+        finally:
+            # Messages not deleted go back to the queue now, not in two minutes.
+            for handle in kept:
+                try:
+                    sqs.change_message_visibility(
+                        QueueUrl=self.target.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+                    )
+                except Exception:  # it becomes visible again by itself after the timeout
+                    pass
 
     def _handle_message(self, streams: Any, message: dict[str, Any]) -> bool:
         """Route the referrals of one dead-letter message. True when it can be deleted."""
