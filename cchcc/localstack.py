@@ -751,13 +751,12 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
 
     def _send_file(self, status: int, file: Path, head: bool) -> None:
         kind, encoding = mimetypes.guess_type(file.name)
+        if encoding:  # sitemap.xml.gz is a gzip file to download, as S3 serves it
+            kind = "application/gzip"
         kind = kind or "application/octet-stream"
         if kind.startswith("text/") or kind in ("application/json", "application/manifest+json", "image/svg+xml", "application/xml"):
             kind += "; charset=utf-8"
-        headers = [("Content-Type", kind)]
-        if encoding:
-            headers.append(("Content-Encoding", encoding))
-        self._send(status, file.read_bytes(), headers, head)
+        self._send(status, file.read_bytes(), [("Content-Type", kind)], head)
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:
