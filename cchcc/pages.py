@@ -1,0 +1,412 @@
+"""Shortcodes for the hand-written site pages: pay figures, partners and the referral form.
+
+Plain Python with no MkDocs imports, so the site can move to another generator
+(Zensical, Material's successor) by swapping the thin hook in ``site/hooks/pages.py``.
+
+A page writes a shortcode as ``{{ name("arg", key="value") }}``. Arguments are
+Python-style string literals only. Inline shortcodes become escaped text in the
+Markdown; block shortcodes (the form, the reference box) become a placeholder
+paragraph that :func:`finish` swaps for HTML after Markdown has run, so their
+HTML reaches the page byte for byte. Anything that looks like a shortcode but is
+not one stops the build with the page, the line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hub import references
+from hub.config import Programme, load_programme
+from hub.render import render_form
+
+DEFAULT_API_URL = "/api/referrals"
+SHORTCODE = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<args>[^{}]*?)\)\s*\}\}")
+LEFTOVER = re.compile(r"\{\{.*?\}\}|\{\{")
+_API_URL = re.compile(r"^(/(?!/)[A-Za-z0-9._~/-]*|https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?)$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class PagesError(ValueError):
+    """A page or a site data file is wrong. The message names the file and what to fix."""
+
+
+# --------------------------------------------------------------------------- pay data
+
+
+@dataclass(frozen=True)
+class Band:
+    id: str
+    label: str
+    low: int
+    high: int
+    hourly: float | None = None
+
+
+@dataclass(frozen=True)
+class HourlyRate:
+    id: str
+    label: str
+    rate: float
+    as_of: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PayTable:
+    year: str
+    effective_from: str
+    country: str
+    source: str
+    note: str
+    bands: dict[str, Band]
+    hourly: dict[str, HourlyRate]
+    unsocial_hours: dict[str, dict[str, int]]
+
+
+def load_pay(path: str | os.PathLike[str]) -> PayTable:
+    """Read ``site/data/pay.yml``; every problem names the file and the field."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PagesError(f"{file}: file not found (the careers pages take pay from it)") from exc
+    except yaml.YAMLError as exc:
+        raise PagesError(f"{file}: YAML syntax error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PagesError(f"{file}: expected keys such as pay_year, source and bands")
+
+    def need(mapping: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
+        if key not in mapping:
+            raise PagesError(f"{file}: {where}{key}: is required but missing")
+        value = mapping[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise PagesError(f"{file}: {where}{key}: has the wrong type ({type(value).__name__})")
+        return value
+
+    known = {"pay_year", "effective_from", "country", "source", "note", "bands", "hourly", "unsocial_hours"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise PagesError(f"{file}: {', '.join(unknown)}: unknown key (check the spelling)")
+    year = str(need(data, "pay_year", ""))
+    if not re.fullmatch(r"20[0-9]{2}/[0-9]{2}", year):
+        raise PagesError(f"{file}: pay_year: expected a year like 2025/26, got {year!r}")
+
+    bands: dict[str, Band] = {}
+    for band_id, raw in (need(data, "bands", "", dict)).items():
+        where = f"bands.{band_id}."
+        if not isinstance(raw, dict):
+            raise PagesError(f"{file}: bands.{band_id}: expected label, from and to")
+        low = need(raw, "from", where, int)
+        high = need(raw, "to", where, int)
+        if high < low:
+            raise PagesError(f"{file}: {where}to: is lower than from ({high} < {low})")
+        hourly = raw.get("hourly")
+        if hourly is not None and not isinstance(hourly, (int, float)):
+            raise PagesError(f"{file}: {where}hourly: expected a number")
+        bands[band_id] = Band(band_id, need(raw, "label", where), low, high, hourly)
+
+    rates: dict[str, HourlyRate] = {}
+    for rate_id, raw in (data.get("hourly") or {}).items():
+        where = f"hourly.{rate_id}."
+        if not isinstance(raw, dict):
+            raise PagesError(f"{file}: hourly.{rate_id}: expected label, rate, as_of and source")
+        rates[rate_id] = HourlyRate(
+            rate_id,
+            need(raw, "label", where),
+            float(need(raw, "rate", where, (int, float))),
+            str(need(raw, "as_of", where)),
+            need(raw, "source", where),
+        )
+    clash = sorted(set(bands) & set(rates))
+    if clash:
+        raise PagesError(f"{file}: {', '.join(clash)}: used both as a band and as an hourly rate")
+
+    return PayTable(
+        year=year,
+        effective_from=str(need(data, "effective_from", "")),
+        country=str(data.get("country") or "England"),
+        source=need(data, "source", ""),
+        note=str(data.get("note") or ""),
+        bands=bands,
+        hourly=rates,
+        unsocial_hours=data.get("unsocial_hours") or {},
+    )
+
+
+def money(amount: float) -> str:
+    """``24465`` -> ``£24,465``; ``12.5`` -> ``£12.50``."""
+    if float(amount).is_integer() and amount >= 100:
+        return f"£{int(amount):,}"
+    return f"£{amount:,.2f}"
+
+
+# --------------------------------------------------------------------------- site data
+
+
+@dataclass
+class SiteData:
+    """What the shortcodes need: the programme configuration, pay, and the API address."""
+
+    programme: Programme
+    pay: PayTable
+    api_url: str = DEFAULT_API_URL
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        root: str | os.PathLike[str],
+        api_url: str | None = None,
+        programme_path: str | os.PathLike[str] | None = None,
+    ) -> "SiteData":
+        if programme_path is None and not os.environ.get("CCHCC_PROGRAMME_FILE"):
+            beside = Path(root) / "programme.yml"
+            programme_path = beside if beside.exists() else None
+        return cls(
+            programme=load_programme(programme_path),
+            pay=load_pay(Path(root) / "site" / "data" / "pay.yml"),
+            api_url=resolve_api_url(api_url),
+        )
+
+
+def resolve_api_url(configured: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """``CCHCC_API_URL``, else ``extra.api_url`` from mkdocs.yml, else same origin ``/api/referrals``."""
+    env = os.environ if environ is None else environ
+    value = (env.get("CCHCC_API_URL") or configured or DEFAULT_API_URL).strip()
+    if not _API_URL.match(value):
+        raise PagesError(
+            f"API address {value!r} (CCHCC_API_URL or extra.api_url in mkdocs.yml): "
+            "use a path on this site such as /api/referrals, or an https:// address"
+        )
+    return value
+
+
+def template_context(data: SiteData) -> dict[str, Any]:
+    """Values the theme templates show on every page (the footer)."""
+    return {
+        "programme_name": data.programme.programme.name,
+        "organisation": data.programme.programme.organisation,
+        "api_url": data.api_url,
+    }
+
+
+def form_html(data: SiteData, *, campaign: str = "", source: str = "") -> str:
+    """The referral form exactly as the intake function renders it (empty, no errors)."""
+    return render_form(action=data.api_url, campaign=campaign, source=source)
+
+
+# --------------------------------------------------------------------------- shortcodes
+
+
+@dataclass
+class Expanded:
+    markdown: str
+    blocks: dict[str, str] = field(default_factory=dict)
+
+
+def _retention(days: int) -> str:
+    years, rest = divmod(days, 365)
+    if rest == 0 and years:
+        return f"{years} year{'s' if years > 1 else ''} ({days} days)"
+    return f"{days} days"
+
+
+def _list(items: list[str]) -> str:
+    return "\n".join(f"- {item}" for item in items) + "\n"
+
+
+def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
+    p = data.programme
+    pay = data.pay
+    esc = html.escape
+
+    def band(band_id: str) -> Band:
+        if band_id not in pay.bands:
+            raise PagesError(f"unknown pay band {band_id!r}; pay.yml has {', '.join(pay.bands)}")
+        return pay.bands[band_id]
+
+    def pay_text(pay_id: str) -> str:
+        if pay_id in pay.hourly:
+            return f"{money(pay.hourly[pay_id].rate)} an hour"
+        b = band(pay_id)
+        if b.low == b.high:
+            return f"{money(b.low)} a year"
+        return f"{money(b.low)} to {money(b.high)} a year"
+
+    def pay_hourly(band_id: str) -> str:
+        b = band(band_id)
+        if b.hourly is None:
+            raise PagesError(f"pay band {band_id!r} has no hourly rate in pay.yml")
+        return f"{money(b.hourly)} an hour"
+
+    def pay_label(pay_id: str) -> str:
+        if pay_id in pay.hourly:
+            return esc(pay.hourly[pay_id].label)
+        return esc(band(pay_id).label)
+
+    def pay_as_of(pay_id: str) -> str:
+        if pay_id not in pay.hourly:
+            raise PagesError(f"unknown hourly rate {pay_id!r}; pay.yml has {', '.join(pay.hourly)}")
+        rate = pay.hourly[pay_id]
+        return esc(f"{rate.as_of}, {rate.source}")
+
+    def unsocial(band_id: str, when: str) -> str:
+        extra = pay.unsocial_hours.get(band_id, {})
+        if when not in extra:
+            raise PagesError(f"no unsocial hours figure {when!r} for {band_id!r} in pay.yml")
+        return f"{int(extra[when])}%"
+
+    def pay_note() -> str:
+        text = f"Pay is for {pay.year}, from {pay.effective_from}, in {pay.country}. Source: {pay.source}."
+        if pay.note:
+            text += f" {pay.note}"
+        return esc(text)
+
+    def pay_table() -> str:
+        rows = ["| NHS pay band | Pay for a full-time job |", "|---|---|"]
+        rows += [f"| {esc(b.label)} | {pay_text(b.id)} |" for b in pay.bands.values()]
+        return "\n".join(rows) + "\n"
+
+    def partners() -> str:
+        items = []
+        for s in sorted(p.spokes, key=lambda s: s.priority):
+            who = f"**{esc(s.name)}**"
+            if s.organisation != s.name:
+                who += f" ({esc(s.organisation)})"
+            text = f"{who}: they help people who {esc(_second_person(s.why))}"
+            sectors = [sector for rule in s.rules for sector in rule.postcode_sectors]
+            if sectors:
+                text += f" (postcodes starting {esc(_or_list(sectors))})"
+            items.append(text + ".")
+        return _list(items)
+
+    def organisations() -> str:
+        return _list([esc(o) for o in p.organisations])
+
+    return {
+        "pay": pay_text,
+        "pay_hourly": pay_hourly,
+        "pay_label": pay_label,
+        "pay_as_of": pay_as_of,
+        "pay_year": lambda: esc(pay.year),
+        "pay_note": pay_note,
+        "pay_table": pay_table,
+        "unsocial_hours": unsocial,
+        "contact_days": lambda: f"{p.programme.contact_within_working_days} working days",
+        "retention": lambda: _retention(p.retention_days),
+        "data_controller": lambda: esc(p.programme.data_controller),
+        "hub_email": lambda: f"[{esc(p.programme.hub_email)}](mailto:{esc(p.programme.hub_email)})",
+        "programme_name": lambda: esc(p.programme.name),
+        "programme_organisation": lambda: esc(p.programme.organisation),
+        "partners": partners,
+        "organisations": organisations,
+    }
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _second_person(why: str) -> str:
+    """Spoke ``why`` finishes 'Referred because the person …' ('lives in Leeds'); make it plural."""
+    words = {"lives": "live", "is": "are", "has": "have", "works": "work", "wants": "want"}
+    return " ".join(words.get(w, w) for w in why.split())
+
+
+def _block_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
+    def form(campaign: str = "", source: str = "") -> str:
+        for name, value in (("campaign", campaign), ("source", source)):
+            if value and not _SLUG.match(value):
+                raise PagesError(f"form({name}=...): {value!r} must be lowercase letters, numbers and dashes")
+        return form_html(data, campaign=campaign, source=source)
+
+    def reference_box() -> str:
+        pattern = f"^[{references.ALPHABET}]{{4}}-[{references.ALPHABET}]{{4}}$"
+        return (
+            f'<div class="cc-panel" data-cc-reference data-pattern="{html.escape(pattern)}" hidden>\n'
+            '  <p class="cc-panel__label">Your reference is</p>\n'
+            '  <p class="cc-panel__value" data-cc-reference-value></p>\n'
+            "</div>\n"
+        )
+
+    return {"form": form, "reference_box": reference_box}
+
+
+def _parse_args(text: str) -> tuple[list[str], dict[str, str]]:
+    try:
+        call = ast.parse(f"_({text})", mode="eval").body
+    except SyntaxError as exc:
+        raise PagesError(f"cannot read the arguments ({text}): write them like \"band-2\"") from exc
+    assert isinstance(call, ast.Call)
+    args, kwargs = [], {}
+    for node in call.args:
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            raise PagesError(f"arguments must be quoted text, got ({text})")
+        args.append(node.value)
+    for kw in call.keywords:
+        if kw.arg is None or not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+            raise PagesError(f"arguments must be quoted text, got ({text})")
+        kwargs[kw.arg] = kw.value.value
+    return args, kwargs
+
+
+def expand(markdown: str, data: SiteData, *, page: str) -> Expanded:
+    """Replace every shortcode in a page's Markdown. Raises PagesError naming the page and line."""
+    texts = _text_shortcodes(data)
+    blocks_fns = _block_shortcodes(data)
+    blocks: dict[str, str] = {}
+    nonce = secrets.token_hex(4)
+
+    def where(pos: int) -> str:
+        return f"{page}, line {markdown.count(chr(10), 0, pos) + 1}"
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name")
+        fn = texts.get(name) or blocks_fns.get(name)
+        if fn is None:
+            known = ", ".join(sorted([*texts, *blocks_fns]))
+            raise PagesError(f"{where(match.start())}: unknown shortcode {match.group(0)!r}; known shortcodes: {known}")
+        try:
+            args, kwargs = _parse_args(match.group("args"))
+            result = fn(*args, **kwargs)
+        except TypeError as exc:
+            raise PagesError(f"{where(match.start())}: {match.group(0)}: wrong arguments ({exc})") from exc
+        except PagesError as exc:
+            raise PagesError(f"{where(match.start())}: {match.group(0)}: {exc}") from exc
+        if name in blocks_fns:
+            token = f"ccblock{nonce}n{len(blocks)}"
+            blocks[token] = result
+            return f"\n\n{token}\n\n"
+        return result
+
+    out = SHORTCODE.sub(replace, markdown)
+    leftover = LEFTOVER.search(out)
+    if leftover:
+        raise PagesError(
+            f"{where(markdown.find(leftover.group(0)) if leftover.group(0) in markdown else 0)}: "
+            f"{leftover.group(0)!r} looks like a shortcode but is not one; write it like {{{{ pay(\"band-2\") }}}}"
+        )
+    return Expanded(out, blocks)
+
+
+def finish(page_html: str, blocks: Mapping[str, str]) -> str:
+    """Put each block shortcode's HTML where Markdown left its placeholder."""
+    for token, fragment in blocks.items():
+        wrapped = f"<p>{token}</p>"
+        if wrapped in page_html:
+            page_html = page_html.replace(wrapped, fragment)
+        elif token in page_html:
+            page_html = page_html.replace(token, fragment)
+        else:
+            raise PagesError(f"internal: placeholder {token} disappeared while rendering the page")
+    return page_html

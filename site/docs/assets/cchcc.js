@@ -1,0 +1,304 @@
+/* CCHCC site: referral form checks and sending, and the thanks page reference.
+   Progressive enhancement only: without this file the form posts to the intake
+   function, which answers with the same messages. No framework, no libraries. */
+(function () {
+  "use strict";
+
+  var SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
+  var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+  // Same letters and shapes as hub/postcodes.py (used if the rules do not carry a pattern).
+  var POSTCODE = new RegExp(
+    "^(?:[ABCDEFGHIJKLMNOPRSTUWYZ][0-9]{1,2}|[ABCDEFGHIJKLMNOPRSTUWYZ][ABCDEFGHKLMNOPQRSTUVWXY][0-9]{1,2}" +
+      "|[ABCDEFGHIJKLMNOPRSTUWYZ][0-9][ABCDEFGHJKPSTUW]|[ABCDEFGHIJKLMNOPRSTUWYZ][ABCDEFGHKLMNOPQRSTUVWXY][0-9][ABEHMNPRVWXY])" +
+      "[0-9][ABDEFGHJLNPQRSTUWXYZ]{2}$"
+  );
+
+  function param(name) {
+    var match = new RegExp("[?&]" + name + "=([^&#]*)").exec(window.location.search);
+    if (!match) return "";
+    try {
+      return decodeURIComponent(match[1].replace(/\+/g, " "));
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function newId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(bytes);
+    else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function text(form, name) {
+    var el = form.elements[name];
+    return el && typeof el.value === "string" ? el.value.replace(CONTROL, "").trim() : "";
+  }
+
+  // Mirrors hub.models.normalise_phone.
+  function ukPhone(value, allowed) {
+    if (!allowed.test(value)) return null;
+    var digits = value.replace(/[^0-9+]/g, "");
+    if (digits.indexOf("+44") === 0) digits = "0" + digits.slice(3).replace(/^0/, "");
+    else if (digits.indexOf("0044") === 0) digits = "0" + digits.slice(4).replace(/^0/, "");
+    if (digits.indexOf("+") !== -1 || digits.charAt(0) !== "0") return null;
+    return digits.length >= 10 && digits.length <= 11 ? digits : null;
+  }
+
+  // Mirrors hub.models.parse_submission: same checks, same order, same messages.
+  function check(form, rules) {
+    var m = rules.messages, max = rules.maxLengths, errors = {};
+    function long(field, value) {
+      if (value.length > max[field]) { errors[field] = m[field].too_long; return true; }
+      return false;
+    }
+    var name = text(form, "name");
+    if (!name) errors.name = m.name.required; else long("name", name);
+
+    var email = text(form, "email"), phone = text(form, "phone");
+    if (!email && !phone) errors.email = m.email.contact;
+    if (email && !long("email", email) && (!new RegExp(rules.emailPattern).test(email) || email.indexOf("..") !== -1)) {
+      errors.email = m.email.invalid;
+    }
+    if (phone && !long("phone", phone) && ukPhone(phone, new RegExp(rules.phoneAllowed)) === null) {
+      errors.phone = m.phone.invalid;
+    }
+
+    var postcode = text(form, "postcode");
+    var pattern = rules.postcodePattern ? new RegExp(rules.postcodePattern) : POSTCODE;
+    var compact = postcode.replace(/\s+/g, "").toUpperCase();
+    if (!postcode) errors.postcode = m.postcode.required;
+    else if (postcode.length > max.postcode || !(compact === "GIR0AA" || pattern.test(compact))) {
+      errors.postcode = m.postcode.invalid;
+    }
+
+    var age = text(form, "age");
+    if (!age) errors.age = m.age.required;
+    else if (!/^[0-9]{1,3}$/.test(age)) errors.age = m.age.invalid;
+    else if (parseInt(age, 10) < rules.minAge) errors.age = m.age.too_young;
+    else if (parseInt(age, 10) > rules.maxAge) errors.age = m.age.too_old;
+
+    var needs = text(form, "support_needs");
+    if (needs) long("support_needs", needs);
+    var language = text(form, "language");
+    if (language) long("language", language);
+    if (!(form.elements.consent && form.elements.consent.checked)) errors.consent = m.consent.required;
+    return errors;
+  }
+
+  function answers(form) {
+    var data = {}, interests = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.type === "submit" || el.type === "button") return;
+      if (el.type === "checkbox") {
+        if (el.name === "interests") { if (el.checked) interests.push(el.value); }
+        else data[el.name] = el.checked ? el.value : "";
+      } else if (el.type === "radio") {
+        if (el.checked) data[el.name] = el.value;
+      } else {
+        data[el.name] = el.value;
+      }
+    });
+    data.interests = interests;
+    return data;
+  }
+
+  function Form(form) {
+    this.form = form;
+    this.rules = JSON.parse(document.getElementById("cc-form-rules").textContent);
+    this.summary = document.querySelector("[data-error-summary]");
+    this.status = form.querySelector("[data-form-status]");
+    this.button = form.querySelector("[data-submit]");
+    this.title = document.title.replace(/^Error: /, "");
+    this.busy = false;
+    this.hidden("submission_id", this.hidden("submission_id") || newId());
+    var source = param("s");
+    if (SLUG.test(source)) this.hidden("source", source);
+    var meta = document.querySelector('meta[name="cc-campaign"]');
+    if (!this.hidden("campaign") && meta && SLUG.test(meta.content)) this.hidden("campaign", meta.content);
+    form.addEventListener("submit", this.onSubmit.bind(this));
+    if (this.summary) this.summary.addEventListener("click", this.onSummaryClick.bind(this));
+  }
+
+  Form.prototype.hidden = function (name, value) {
+    var el = this.form.elements[name];
+    if (!el) return "";
+    if (value !== undefined) el.value = value;
+    return el.value;
+  };
+
+  Form.prototype.clearErrors = function () {
+    var form = this.form;
+    Array.prototype.forEach.call(form.querySelectorAll(".cc-error-message"), function (p) {
+      var id = p.id;
+      p.parentNode.removeChild(p);
+      Array.prototype.forEach.call(form.querySelectorAll("[aria-describedby]"), function (el) {
+        var ids = el.getAttribute("aria-describedby").split(/\s+/).filter(function (x) { return x && x !== id; });
+        if (ids.length) el.setAttribute("aria-describedby", ids.join(" "));
+        else el.removeAttribute("aria-describedby");
+      });
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".cc-form-group--error"), function (g) {
+      g.classList.remove("cc-form-group--error");
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".cc-input--error"), function (i) {
+      i.classList.remove("cc-input--error");
+    });
+    if (this.summary) this.summary.hidden = true;
+    document.title = this.title;
+  };
+
+  Form.prototype.showErrors = function (errors) {
+    var self = this, order = this.rules.fieldOrder, list, first = this.rules.firstInput;
+    this.clearErrors();
+    var fields = order.filter(function (f) { return errors[f]; });
+    Object.keys(errors).forEach(function (f) { if (fields.indexOf(f) === -1) fields.push(f); });
+    if (!fields.length) return;
+    list = this.summary.querySelector("ul");
+    list.textContent = "";
+    fields.forEach(function (field) {
+      var li = document.createElement("li"), a = document.createElement("a");
+      a.href = "#" + (first[field] || field);
+      a.textContent = errors[field];
+      li.appendChild(a);
+      list.appendChild(li);
+      self.inlineError(field, errors[field]);
+    });
+    document.title = "Error: " + this.title;
+    this.summary.hidden = false;
+    this.summary.focus();
+    this.summary.scrollIntoView();
+  };
+
+  Form.prototype.inlineError = function (field, message) {
+    var group = this.form.querySelector('[data-field="' + field + '"]');
+    if (!group) return;
+    var p = document.createElement("p"), span = document.createElement("span");
+    p.id = field + "-error";
+    p.className = "cc-error-message";
+    span.className = "cc-visually-hidden";
+    span.textContent = "Error:";
+    p.appendChild(span);
+    p.appendChild(document.createTextNode(" " + message));
+    var input = group.querySelector("input.cc-input, textarea");
+    var choices = group.querySelector(".cc-checkboxes, .cc-radios");
+    var before = choices || input;
+    before.parentNode.insertBefore(p, before);
+    group.classList.add("cc-form-group--error");
+    var described = choices ? group.querySelector("fieldset") : input;
+    if (input && !choices) input.classList.add("cc-input--error");
+    var ids = (described.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    ids.push(p.id);
+    described.setAttribute("aria-describedby", ids.join(" "));
+  };
+
+  Form.prototype.onSummaryClick = function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+    if (!link) return;
+    var input = document.getElementById(link.getAttribute("href").slice(1));
+    if (!input) return;
+    event.preventDefault();
+    var fieldset = input.closest("fieldset");
+    var legend = fieldset && fieldset.querySelector("legend");
+    var label = (legend && input.type !== "text") ? legend : document.querySelector('label[for="' + input.id + '"]');
+    (label || input).scrollIntoView();
+    input.focus({ preventScroll: true });
+  };
+
+  Form.prototype.say = function (message, retry, alert) {
+    var status = this.status, self = this;
+    status.textContent = "";
+    status.setAttribute("role", alert ? "alert" : "status");
+    status.classList.toggle("cc-form-status--problem", !!alert);
+    if (!message) return;
+    var p = document.createElement("p");
+    p.textContent = message;
+    status.appendChild(p);
+    if (retry) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "cc-button cc-button--secondary";
+      b.textContent = "Try again";
+      b.addEventListener("click", function () { self.send(); });
+      status.appendChild(b);
+    }
+  };
+
+  Form.prototype.onSubmit = function (event) {
+    event.preventDefault();
+    this.send();
+  };
+
+  Form.prototype.send = function () {
+    if (this.busy) return;
+    var errors = check(this.form, this.rules), self = this;
+    if (Object.keys(errors).length) {
+      this.say("");
+      this.showErrors(errors);
+      return;
+    }
+    this.clearErrors();
+    this.busy = true;
+    this.button.setAttribute("aria-disabled", "true");
+    this.say("Sending your details…");
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, 20000) : null;
+    fetch(this.form.getAttribute("action"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(answers(this.form)),
+      credentials: "same-origin",
+      signal: controller ? controller.signal : undefined,
+    })
+      .then(function (response) {
+        return response.json().then(
+          function (body) { return { status: response.status, body: body }; },
+          function () { return { status: response.status, body: {} }; }
+        );
+      })
+      .then(function (result) {
+        var ref = result.body && result.body.reference;
+        if ((result.status === 201 || result.status === 200) && typeof ref === "string") {
+          self.say("Sent. Taking you to your reference…");
+          window.location.assign("/thanks/?ref=" + encodeURIComponent(ref));
+          return;
+        }
+        self.done();
+        if (result.status === 422 && result.body && result.body.errors) {
+          self.say("");
+          self.showErrors(result.body.errors);
+        } else {
+          self.say("Sorry, we could not send your details just now. Your answers are still here. Please try again.", true, true);
+        }
+      })
+      .catch(function () {
+        self.done();
+        self.say("We could not send your details. Check you are connected to the internet. Your answers are still here.", true, true);
+      })
+      .then(function () { if (timer) clearTimeout(timer); });
+  };
+
+  Form.prototype.done = function () {
+    this.busy = false;
+    this.button.removeAttribute("aria-disabled");
+  };
+
+  function showReference() {
+    var box = document.querySelector("[data-cc-reference]");
+    if (!box) return;
+    var ref = param("ref").trim().toUpperCase();
+    if (!new RegExp(box.getAttribute("data-pattern")).test(ref)) return;
+    box.querySelector("[data-cc-reference-value]").textContent = ref;
+    box.hidden = false;
+  }
+
+  function start() {
+    var form = document.querySelector("form[data-referral-form]");
+    if (form && document.getElementById("cc-form-rules") && window.fetch && window.JSON) new Form(form);
+    showReference();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
