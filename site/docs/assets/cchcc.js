@@ -293,7 +293,45 @@
     box.hidden = false;
   }
 
+  // Material's menu and search buttons are <label>s: reachable by touch and mouse only.
+  // Make them real buttons for keyboard and screen reader users.
+  function headerButtons() {
+    var names = { __drawer: "Open the menu", __search: "Search this site" };
+    Array.prototype.forEach.call(document.querySelectorAll(".md-header label.md-header__button[for]"), function (label) {
+      var box = document.getElementById(label.htmlFor);
+      if (!box || !names[label.htmlFor]) return;
+      label.tabIndex = 0;
+      label.setAttribute("role", "button");
+      label.setAttribute("aria-label", names[label.htmlFor]);
+      label.setAttribute("aria-expanded", String(box.checked));
+      box.addEventListener("change", function () {
+        label.setAttribute("aria-expanded", String(box.checked));
+        if (box.checked && label.htmlFor === "__drawer" && document.activeElement === label) {
+          setTimeout(function () {
+            // The open level of the drawer is the most deeply nested one on screen.
+            var best = null, bestDepth = -1;
+            var drawer = document.querySelector(".md-sidebar--primary").getBoundingClientRect();
+            Array.prototype.forEach.call(document.querySelectorAll(".md-sidebar--primary a.md-nav__link"), function (el) {
+              var r = el.getBoundingClientRect(), depth = 0, node = el;
+              if (!(r.width > 0 && r.left >= drawer.left && r.right <= drawer.right + 1 && r.top >= 0 && r.bottom <= window.innerHeight)) return;
+              while ((node = node.parentElement)) if (node.classList.contains("md-nav")) depth++;
+              if (depth > bestDepth) { best = el; bestDepth = depth; }
+            });
+            if (best) best.focus();
+          }, 300);
+        }
+      });
+      // Material already clicks a focused label on Enter; add Space, as for any button.
+      label.addEventListener("keydown", function (event) {
+        if (event.key !== " ") return;
+        event.preventDefault();
+        label.click();
+      });
+    });
+  }
+
   function start() {
+    headerButtons();
     var form = document.querySelector("form[data-referral-form]");
     if (form && document.getElementById("cc-form-rules") && window.fetch && window.JSON) new Form(form);
     showReference();
