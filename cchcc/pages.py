@@ -309,6 +309,11 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
         "programme_name": lambda: esc(p.programme.name),
         "programme_organisation": lambda: esc(p.programme.organisation),
         "partners": partners,
+        "who_gets_your_details": lambda: (
+            "We send your details to one partner only: the one that can help you most."
+            if p.routing_mode == "primary"
+            else "We send your details to each partner that can help you."
+        ),
         "organisations": organisations,
     }
 
@@ -337,6 +342,8 @@ def _block_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
             '  <p class="cc-panel__label">Your reference is</p>\n'
             '  <p class="cc-panel__value" data-cc-reference-value></p>\n'
             "</div>\n"
+            "<p data-cc-reference-missing hidden>We cannot show your reference on this page. "
+            "If the form did not show an error, we have your details.</p>\n"
         )
 
     return {"form": form, "reference_box": reference_box}

@@ -288,7 +288,11 @@
     var box = document.querySelector("[data-cc-reference]");
     if (!box) return;
     var ref = param("ref").trim().toUpperCase();
-    if (!new RegExp(box.getAttribute("data-pattern")).test(ref)) return;
+    if (!new RegExp(box.getAttribute("data-pattern")).test(ref)) {
+      var missing = document.querySelector("[data-cc-reference-missing]");
+      if (missing) missing.hidden = false;
+      return;
+    }
     box.querySelector("[data-cc-reference-value]").textContent = ref;
     box.hidden = false;
   }
