@@ -269,7 +269,7 @@ def redirect_target(state: State, campaign: Campaign, placement: Placement) -> s
 def redirect_html(state: State, campaign: Campaign, placement: Placement) -> str:
     target = redirect_target(state, campaign, placement)
     return _env().get_template("redirect.html").render(
-        target=target, target_json=json.dumps(target).replace("</", "<\\/"), site_name=state.site_name
+        target=target, site_name=state.site_name
     )
 
 

@@ -63,10 +63,12 @@ def test_landing_page_has_headline_form_and_roles(site_build, campaign):
 
 def _redirect_targets(html: str) -> set[str]:
     refresh = re.search(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', html)
-    script = re.search(r'location\.replace\("([^"]+)"\)', html)
     link = re.search(r'<a href="([^"]+)">', html)
-    assert refresh and script and link, "redirect needs meta refresh, script and a visible link"
-    return {refresh.group(1), script.group(1), link.group(1)}
+    assert refresh and link, "redirect needs a meta refresh (works with and without JavaScript) and a visible link"
+    # No inline script: the Content-Security-Policy allows scripts by hash only, and a hash per
+    # placement would outgrow CloudFront's header limit.
+    assert "<script" not in html
+    return {refresh.group(1), link.group(1)}
 
 
 @pytest.mark.parametrize("campaign,placement", PLACEMENTS, ids=[p.id for _, p in PLACEMENTS])
