@@ -3,6 +3,8 @@ HTML template, the server-side validation and the browser-side checks."""
 
 from __future__ import annotations
 
+from hub import postcodes
+
 INTERESTS: list[tuple[str, str]] = [
     ("caring", "Caring for people"),
     ("practical", "Practical work, like portering, cleaning or catering"),
@@ -113,6 +115,7 @@ def browser_rules() -> dict:
         "minAge": MIN_AGE,
         "maxAge": MAX_AGE,
         "emailPattern": EMAIL_PATTERN,
+        "postcodePattern": postcodes.BROWSER_PATTERN,
         "phoneAllowed": PHONE_ALLOWED,
         "fieldOrder": FIELD_ORDER,
         "firstInput": {f: first_input(f) for f in FIELD_ORDER},

@@ -26,6 +26,9 @@ _OUTWARD = (
 _PATTERN = re.compile(rf"^(?P<outward>{_OUTWARD})(?P<inward>[0-9][{_INWARD}]{{2}})$")
 _AREA = re.compile(r"^[A-Z]{1,2}")
 
+# The same rule for the browser's checks (JavaScript regex syntax; input compacted and upper-cased).
+BROWSER_PATTERN = rf"^(?:GIR0AA|{_OUTWARD}[0-9][{_INWARD}]{{2}})$"
+
 
 class PostcodeError(ValueError):
     """The text is not a valid UK postcode."""

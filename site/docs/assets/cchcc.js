@@ -6,12 +6,6 @@
 
   var SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
   var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-  // Same letters and shapes as hub/postcodes.py (used if the rules do not carry a pattern).
-  var POSTCODE = new RegExp(
-    "^(?:[ABCDEFGHIJKLMNOPRSTUWYZ][0-9]{1,2}|[ABCDEFGHIJKLMNOPRSTUWYZ][ABCDEFGHKLMNOPQRSTUVWXY][0-9]{1,2}" +
-      "|[ABCDEFGHIJKLMNOPRSTUWYZ][0-9][ABCDEFGHJKPSTUW]|[ABCDEFGHIJKLMNOPRSTUWYZ][ABCDEFGHKLMNOPQRSTUVWXY][0-9][ABEHMNPRVWXY])" +
-      "[0-9][ABDEFGHJLNPQRSTUWXYZ]{2}$"
-  );
 
   function param(name) {
     var match = new RegExp("[?&]" + name + "=([^&#]*)").exec(window.location.search);
@@ -66,10 +60,10 @@
     }
 
     var postcode = text(form, "postcode");
-    var pattern = rules.postcodePattern ? new RegExp(rules.postcodePattern) : POSTCODE;
+    var pattern = new RegExp(rules.postcodePattern); // hub/postcodes.py BROWSER_PATTERN
     var compact = postcode.replace(/\s+/g, "").toUpperCase();
     if (!postcode) errors.postcode = m.postcode.required;
-    else if (postcode.length > max.postcode || !(compact === "GIR0AA" || pattern.test(compact))) {
+    else if (postcode.length > max.postcode || !pattern.test(compact)) {
       errors.postcode = m.postcode.invalid;
     }
 
