@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.config import field_path
+
 CAMPAIGN_FILE = "campaign.yml"
 LANDING_FILE = "index.md"
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -184,16 +186,6 @@ def _line_for(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
-def _field_path(loc: tuple) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        else:
-            parts.append(str(item))
-    return ".".join(parts) or "(top level)"
-
-
 def _problems(rel: str, exc: ValidationError, tree: yaml.Node | None) -> list[str]:
     out = []
     for err in exc.errors():
@@ -210,10 +202,10 @@ def _problems(rel: str, exc: ValidationError, tree: yaml.Node | None) -> list[st
         # Model validators name their own field as "field: reason".
         if ": " in message and re.match(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+)?: ", message):
             sub, message = message.split(": ", 1)
-            path = _field_path(loc + tuple(_split_sub(sub)))
+            path = field_path(loc + tuple(_split_sub(sub)))
             loc = loc + tuple(_split_sub(sub))
         else:
-            path = _field_path(loc)
+            path = field_path(loc)
         # A missing key has no line of its own; point at the entry it belongs to, if any.
         line = _line_for(tree, loc[:-1]) if err["type"] == "missing" and len(loc) > 1 else (
             None if err["type"] == "missing" else _line_for(tree, loc)

@@ -24,20 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from hub import postcodes
+from hub import form, postcodes
 
-# Fields of a referral that a spoke may be configured to receive.
-REFERRAL_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "postcode",
-    "age",
-    "interests",
-    "situation",
-    "support_needs",
-    "language",
-)
+# Fields of a referral that a spoke may be configured to receive: every form field but consent.
+REFERRAL_FIELDS = tuple(name for name in form.FIELD_ORDER if name != "consent")
 
 def _check_email(value: str) -> str:
     local, _, domain = value.rpartition("@")
@@ -217,7 +207,8 @@ class Programme(_Strict):
         return seen
 
 
-def _field_path(loc: tuple) -> str:
+def field_path(loc: tuple) -> str:
+    """('spokes', 1, 'email') -> 'spokes[1].email'."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -236,7 +227,7 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
             message = "unknown key (check the spelling)"
         elif err["type"] == "missing":
             message = "is required but missing"
-        problems.append((_field_path(tuple(err["loc"])), message))
+        problems.append((field_path(tuple(err["loc"])), message))
     return problems
 
 

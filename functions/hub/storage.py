@@ -137,6 +137,16 @@ class DynamoReferralStore:
         except BotoCoreError as exc:
             raise StoreUnavailableError(f"{operation} failed ({type(exc).__name__})") from exc
 
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """Write an item that must not exist yet; False if it already does."""
+        try:
+            self._call("put_item", Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if self._conditional_failed(exc):
+                return False
+            raise
+        return True
+
     @staticmethod
     def _conditional_failed(exc: ClientError) -> bool:
         return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
@@ -256,13 +266,7 @@ class DynamoReferralStore:
             "gsi1sk": f"{referral['created_at']}#{reference}",
             "expires_at": referral.get("expires_at"),
         }
-        try:
-            self._call("put_item", Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if self._conditional_failed(exc):
-                return False
-            raise  # pragma: no cover
-        return True
+        return self._put_new(item)
 
     def get_assignments(self, reference: str) -> list[dict[str, Any]]:
         return [
@@ -380,13 +384,7 @@ class DynamoReferralStore:
             "expires_at": expires_at,
             **(detail or {}),
         }
-        try:
-            self._call("put_item", Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if self._conditional_failed(exc):
-                return False
-            raise  # pragma: no cover
-        return True
+        return self._put_new(item)
 
     def events(self, reference: str) -> list[dict[str, Any]]:
         return [
