@@ -169,3 +169,16 @@ def test_landing_pages_weigh_at_most_100_kb_gzip(site_build, url):
     )
     assert any(name == "cchcc.css" for name, _ in parts) and any(name == "cchcc.js" for name, _ in parts)
     assert total <= 100 * 1024
+
+
+@pytest.mark.parametrize("slug", sorted(p.name for p in (Path(__file__).parents[2] / "campaigns").iterdir() if p.is_dir()))
+def test_campaign_landing_pages_load_no_material_bundle_and_weigh_under_60_kb(site_build, slug):
+    # Given the page a QR code opens, on a cheap phone over mobile data,
+    # then it loads only the form's own script (no Material bundle, no search worker)
+    # and its HTML + CSS + JS stay within the 60 KB gzip aim.
+    url = f"/campaigns/{slug}/"
+    total, parts = page_weight(site_build, url)
+    names = [name for name, _ in parts]
+    assert "cchcc.js" in names and "cchcc.css" in names
+    assert not any(name.startswith("bundle.") or "search" in name for name in names), names
+    assert total <= 60 * 1024, f"{total / 1024:.1f} KB: " + ", ".join(f"{n} {s / 1024:.1f}" for n, s in parts)
