@@ -147,12 +147,12 @@ def _gz(path: Path) -> int:
 
 def page_weight(site_build, url: str) -> tuple[int, list[tuple[str, int]]]:
     """gzip bytes of the page's HTML plus every stylesheet and script it loads at start-up,
-    including Material's search worker (started on every page that has the search box)."""
+    including Material's search worker (which Material's bundle starts on every page that loads it)."""
     html = site_build.page(url)
     parts = [(url, len(gzip.compress(html.encode("utf-8"), 9)))]
     parts += [(file.name, _gz(file)) for file in _loaded_assets(site_build, url)]
     worker = re.search(r'"search":\s*"([^"]+)"', html)
-    if worker:
+    if worker and any(name.startswith("bundle.") for name, _ in parts):
         page_dir = site_build.site_dir / url.strip("/")
         parts.append((Path(worker.group(1)).name, _gz((page_dir / worker.group(1)).resolve())))
     return sum(size for _, size in parts), parts
