@@ -19,6 +19,7 @@ Logs name steps and references, never personal data, and never request bodies.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import mimetypes
@@ -754,9 +755,16 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         if encoding:  # sitemap.xml.gz is a gzip file to download, as S3 serves it
             kind = "application/gzip"
         kind = kind or "application/octet-stream"
-        if kind.startswith("text/") or kind in ("application/json", "application/manifest+json", "image/svg+xml", "application/xml"):
+        textual = kind.startswith("text/") or kind in ("application/json", "application/manifest+json", "image/svg+xml", "application/xml")
+        if textual:
             kind += "; charset=utf-8"
-        self._send(status, file.read_bytes(), [("Content-Type", kind)], head)
+        body, headers = file.read_bytes(), [("Content-Type", kind)]
+        # CloudFront compresses these in production (Compress: true in infra/template.yaml); do the
+        # same here so that page weight and Lighthouse figures measured locally match what residents get.
+        if (textual or kind.startswith("application/javascript")) and len(body) > 1024 and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        self._send(status, body, headers, head)
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:
