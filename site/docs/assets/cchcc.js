@@ -291,20 +291,31 @@
     box.hidden = false;
   }
 
-  // Material's menu and search buttons are <label>s: reachable by touch and mouse only.
-  // Make them real buttons for keyboard and screen reader users.
+  // Material's menu and search buttons are <label>s: reachable by touch and mouse only, and ARIA
+  // allows no role on a <label>. Swap each for a real <button> that toggles the same checkbox; it
+  // keeps Material's classes and its for= attribute, which Material's styles and scripts select on.
   function headerButtons() {
     var names = { __drawer: "Open the menu", __search: "Search this site" };
     Array.prototype.forEach.call(document.querySelectorAll(".md-header label.md-header__button[for]"), function (label) {
       var box = document.getElementById(label.htmlFor);
       if (!box || !names[label.htmlFor]) return;
-      label.tabIndex = 0;
-      label.setAttribute("role", "button");
-      label.setAttribute("aria-label", names[label.htmlFor]);
-      label.setAttribute("aria-expanded", String(box.checked));
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = label.className;
+      button.setAttribute("for", label.htmlFor);
+      button.setAttribute("aria-label", names[label.htmlFor]);
+      button.setAttribute("aria-expanded", String(box.checked));
+      while (label.firstChild) button.appendChild(label.firstChild);
+      label.parentNode.replaceChild(button, label);
+      button.addEventListener("click", function () {
+        box.click();
+        // As Material does for its label: an opened search takes the typing.
+        var input = document.querySelector(".md-search__input");
+        if (label.htmlFor === "__search" && box.checked && input) input.focus();
+      });
       box.addEventListener("change", function () {
-        label.setAttribute("aria-expanded", String(box.checked));
-        if (box.checked && label.htmlFor === "__drawer" && document.activeElement === label) {
+        button.setAttribute("aria-expanded", String(box.checked));
+        if (box.checked && label.htmlFor === "__drawer" && document.activeElement === button) {
           setTimeout(function () {
             // The open level of the drawer is the most deeply nested one on screen.
             var best = null, bestDepth = -1;
@@ -319,13 +330,12 @@
           }, 300);
         }
       });
-      // Material already clicks a focused label on Enter; add Space, as for any button.
-      label.addEventListener("keydown", function (event) {
-        if (event.key !== " ") return;
-        event.preventDefault();
-        label.click();
-      });
     });
+    // Material's search overlay is a role="dialog" without a name.
+    var search = document.querySelector(".md-search[role=dialog]");
+    if (search && !search.hasAttribute("aria-label") && !search.hasAttribute("aria-labelledby")) {
+      search.setAttribute("aria-label", "Search this site");
+    }
   }
 
   function start() {
