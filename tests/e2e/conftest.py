@@ -18,11 +18,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from .support import CHROMIUM, ROOT, chromium_problem, free_port, stop_process_group
+from .support import CHROMIUM, ROOT, ThirdPartyGuard, chromium_problem, free_port, stop_process_group
 
 BIN = Path(sys.executable).parent
 CCHCC = str(BIN / "cchcc")
@@ -191,25 +190,6 @@ def browser() -> Iterator:
             yield chromium
         finally:
             chromium.close()
-
-
-class ThirdPartyGuard:
-    """Aborts, and records, every request to a host other than the local server."""
-
-    def __init__(self, base_url: str) -> None:
-        local = urlsplit(base_url)
-        self.origin = (local.scheme, local.hostname, local.port)
-        self.blocked: list[str] = []
-
-    def is_foreign(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme in ("data", "blob", "about"):
-            return False
-        return (parts.scheme, parts.hostname, parts.port) != self.origin
-
-    def handle(self, route) -> None:
-        self.blocked.append(route.request.url)
-        route.abort("blockedbyclient")
 
 
 def _context(browser, hub: Hub, *, javascript: bool):

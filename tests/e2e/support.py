@@ -170,3 +170,22 @@ def active_is_error_summary(page) -> bool:
 
 def messages_for(hub, name: str, **kw) -> list[dict]:
     return hub.wait_for_messages(lambda m: name in (m.get("text") or ""), **kw)
+
+
+class ThirdPartyGuard:
+    """Aborts, and records, every request to a host other than the local server."""
+
+    def __init__(self, base_url: str) -> None:
+        local = urlsplit(base_url)
+        self.origin = (local.scheme, local.hostname, local.port)
+        self.blocked: list[str] = []
+
+    def is_foreign(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            return False
+        return (parts.scheme, parts.hostname, parts.port) != self.origin
+
+    def handle(self, route) -> None:
+        self.blocked.append(route.request.url)
+        route.abort("blockedbyclient")

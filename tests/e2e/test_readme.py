@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import ROOT, chromium_problem
+from .support import ROOT, ThirdPartyGuard, chromium_problem
 
 README = ROOT / "README.md"
 CCHCC = str(Path(sys.executable).parent / "cchcc")
@@ -132,3 +132,18 @@ def test_make_browser_never_lets_ci_go_on_without_chromium(tmp_path, uid, ci, fa
     output = proc.stdout + proc.stderr
     assert (proc.returncode != 0) == fails, f"make browser exited {proc.returncode} (uid {uid}, CI={ci!r}):\n{output}"
     assert "chromium" in output.lower(), f"make browser did not say what is missing:\n{output}"
+
+
+@pytest.mark.parametrize(
+    "url, foreign",
+    [
+        ("http://127.0.0.1:8123/assets/cchcc.css", False),
+        ("data:image/svg+xml;charset=utf-8,<svg/>", False),
+        ("http://127.0.0.1:9999/", True),
+        ("http://localhost:8123/", True),
+        ("https://fonts.googleapis.com/css?family=Roboto", True),
+        ("https://127.0.0.1:8123/", True),
+    ],
+)
+def test_third_party_guard_tells_local_from_foreign(url, foreign):
+    assert ThirdPartyGuard("http://127.0.0.1:8123").is_foreign(url) is foreign
