@@ -155,6 +155,7 @@ def check_thanks_page(page, mode: str) -> str:
         # A static page cannot read ?ref= without JavaScript; the reference must at least be
         # in the address the visitor landed on, and the page must be the thanks page.
         assert page.title() and not page.title().startswith("Error"), page.title()
+        assert "ref=" in page.inner_text("main"), "the no-JavaScript thanks page does not say where the reference is"
     return ref
 
 
