@@ -59,3 +59,13 @@ def test_api_address_is_configurable(env, configured, expected):
 def test_a_bad_api_address_is_refused(bad):
     with pytest.raises(pages.PagesError, match="API address"):
         pages.resolve_api_url(bad, {})
+
+
+def test_site_search_does_not_index_the_form(site_build):
+    # Given pages that carry the referral form, when the search index is built,
+    # then searching for a job finds the pages' words, not every form label.
+    index = json.loads((site_build.site_dir / "search" / "search_index.json").read_text(encoding="utf-8"))
+    texts = [doc["text"] for doc in index["docs"]]
+    assert any("porter" in text.lower() for text in texts)
+    for label in ("Send my details", "How can we contact you?", "Leave this empty"):
+        assert not [doc["location"] for doc in index["docs"] if label in doc["text"]], label
