@@ -70,16 +70,16 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _lambda_json(value: Any) -> Any:
+def lambda_json(value: Any) -> Any:
     """Streams API values -> the JSON a Lambda event carries (bytes as base64, datetimes as epoch)."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, datetime):
         return int(value.timestamp())
     if isinstance(value, dict):
-        return {k: _lambda_json(v) for k, v in value.items()}
+        return {k: lambda_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [_lambda_json(v) for v in value]
+        return [lambda_json(v) for v in value]
     return value
 
 
@@ -87,7 +87,7 @@ def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) ->
     """Wrap Streams API records as Lambda's event source mapping delivers them."""
     out = []
     for record in records:
-        item = _lambda_json(record)
+        item = lambda_json(record)
         item["eventVersion"] = "1.1"
         item["awsRegion"] = region
         item["eventSourceARN"] = stream_arn

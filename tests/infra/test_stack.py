@@ -9,19 +9,18 @@ are checked statically in test_template.py instead.
 from __future__ import annotations
 
 import ast
-import base64
 import contextlib
 import importlib
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
 
 from cchcc import infra
+from cchcc.stream_poller import lambda_json
 from conftest import PARAMETERS, REGION, ROOT
 
 # Resource types moto 5's CloudFormation does not implement (checked in test_template.py).
@@ -182,18 +181,6 @@ def handlers_env(stack, monkeypatch):
         sys.modules.pop(name, None)
 
 
-def _lambda_json(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, dict):
-        return {k: _lambda_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_lambda_json(v) for v in value]
-    return value
-
-
 def read_stream(stack, after: str | None = None) -> list[dict[str, Any]]:
     """Every record on the table's stream (after a sequence number), shaped as Lambda delivers them."""
     ddb = boto3.client("dynamodb", region_name=REGION)
@@ -212,7 +199,7 @@ def read_stream(stack, after: str | None = None) -> list[dict[str, Any]]:
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=100)
             for record in page["Records"]:
-                records.append({**_lambda_json(record), "awsRegion": REGION, "eventSourceARN": arn})
+                records.append({**lambda_json(record), "awsRegion": REGION, "eventSourceARN": arn})
             if not page["Records"]:
                 break
             iterator = page.get("NextShardIterator")

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.unit.test_config import set_at
+
 REPO = Path(__file__).resolve().parents[2]
 CCHCC = REPO / ".venv" / "bin" / "cchcc"
 SAMPLE = REPO / "programme.yml"
@@ -43,20 +45,6 @@ def changed(change: Callable[[dict[str, Any]], None]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def change(data: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        node: Any = data
-        for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
-
-    return change
-
-
 BROKEN = [
     # (file text, field named, words of the problem)
     pytest.param(
@@ -65,25 +53,25 @@ BROKEN = [
         ["YAML syntax error"],
         id="bad YAML, with the line number",
     ),
-    pytest.param(changed(_set("spokes.1.prioritty", 2)), "spokes[1].prioritty", ["unknown key"], id="unknown key"),
-    pytest.param(changed(_set("spokes.1.priority", "high")), "spokes[1].priority", ["integer"], id="wrong type"),
+    pytest.param(changed(set_at("spokes.1.prioritty", 2)), "spokes[1].prioritty", ["unknown key"], id="unknown key"),
+    pytest.param(changed(set_at("spokes.1.priority", "high")), "spokes[1].priority", ["integer"], id="wrong type"),
     pytest.param(
-        changed(_set("spokes.2.id", "hwf")), "spokes", ["spoke id 'hwf'", "more than once"], id="duplicate spoke id"
+        changed(set_at("spokes.2.id", "hwf")), "spokes", ["spoke id 'hwf'", "more than once"], id="duplicate spoke id"
     ),
     pytest.param(
-        changed(_set("spokes.1.rules.0.age_min", 30)),
+        changed(set_at("spokes.1.rules.0.age_min", 30)),
         "spokes[1].rules[0]",
         ["age_min (30) is greater than age_max (25)"],
         id="age_min > age_max",
     ),
     pytest.param(
-        changed(_set("spokes.2.receives", ["name", "email", "shoe_size"])),
+        changed(set_at("spokes.2.receives", ["name", "email", "shoe_size"])),
         "spokes[2].receives",
         ["unknown field(s) shoe_size"],
         id="unknown receives field",
     ),
     pytest.param(
-        changed(_set("spokes.0.rules.0.postcode_sectors", ["LS9 6", "XS9 7"])),
+        changed(set_at("spokes.0.rules.0.postcode_sectors", ["LS9 6", "XS9 7"])),
         "spokes[0].rules[0].postcode_sectors",
         ["not a postcode sector", "'XS9 7'"],
         id="bad postcode sector",
@@ -145,7 +133,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 def test_programme_file_from_the_environment_is_checked(tmp_path: Path) -> None:
     """``--help`` promises ``$CCHCC_PROGRAMME_FILE`` is the default."""
     path = tmp_path / "from-env.yml"
-    path.write_text(changed(_set("routing_mode", "everyone")), encoding="utf-8")
+    path.write_text(changed(set_at("routing_mode", "everyone")), encoding="utf-8")
     result = cchcc_check(cwd=tmp_path, env={"CCHCC_PROGRAMME_FILE": str(path)})
     assert result.returncode != 0
     assert f"{path}: routing_mode: " in result.stderr
