@@ -8,6 +8,8 @@ field where the YAML gives one), so the comms team can find and fix it.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -389,3 +391,32 @@ def check_all(root: Path) -> list[str]:
     except CampaignError as exc:
         return exc.problems
     return []
+
+
+# --- catalogue for the functions ---------------------------------------------------------------
+
+
+def catalogue(campaigns: list[Campaign]) -> dict:
+    """Public names by id for notifications (``hub.catalogue`` reads it): nothing personal.
+
+    ``{"campaigns": {slug: {"title"}}, "placements": {id: {"name", "location", "campaign"}}}``
+    """
+    return {
+        "campaigns": {c.slug: {"title": c.data.title} for c in campaigns},
+        "placements": {
+            p.id: {"name": p.name, "location": p.location, "campaign": c.slug}
+            for c in campaigns
+            for p in c.placements
+        },
+    }
+
+
+def write_catalogue(campaigns: list[Campaign], path: Path) -> Path:
+    """Write :func:`catalogue` as JSON to ``path`` (atomically: a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(catalogue(campaigns), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return path

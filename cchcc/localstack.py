@@ -45,6 +45,7 @@ from cchcc.stream_poller import LambdaContext, StreamPoller
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SITE_DIR = ROOT / "build" / "site"
 STATE_DIR = ROOT / "build" / "local"
+CAMPAIGNS_ROOT = ROOT  # campaigns/<slug>/campaign.yml, as `cchcc build` reads them
 
 REGION = "eu-west-2"
 TABLE_NAME = "cchcc-local-referrals"
@@ -226,6 +227,7 @@ class LocalStack:
         self.stream_arn: str | None = None
         self.endpoint_url: str | None = None
         self.state_file: Path | None = None
+        self.campaigns_file: Path | None = None
 
     @staticmethod
     def _spoke_emails(programme: Any) -> dict[str, str]:
@@ -274,6 +276,7 @@ class LocalStack:
                 "TABLE_NAME": TABLE_NAME,
                 "SITE_ORIGIN": self.url,
                 "CCHCC_PROGRAMME_FILE": str(self.programme_path),
+                "CCHCC_CAMPAIGNS_FILE": str(self.write_campaigns_catalogue()),
                 "ROUTER_DLQ_URL": self.queue_url or "",
                 "POWERTOOLS_LOGGER_LOG_EVENT": "false",
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -284,6 +287,22 @@ class LocalStack:
         for spoke in self.programme.spokes:
             if spoke.webhook is not None:
                 os.environ.setdefault(spoke.webhook.secret_env, LOCAL_WEBHOOK_SECRET)
+
+    def write_campaigns_catalogue(self) -> Path:
+        """Campaign and placement names for the notifications, fresh from ``campaigns/``.
+
+        Campaigns with problems are left out (``cchcc check`` lists them); the
+        notifications then show those ids as they are.
+        """
+        from cchcc.campaigns import CampaignError, load_all, write_catalogue
+
+        try:
+            campaigns = load_all(CAMPAIGNS_ROOT)
+        except CampaignError as exc:
+            log.warning("%d campaign problem(s): notifications show their ids (run `cchcc check`)", len(exc.problems))
+            campaigns = []
+        self.campaigns_file = write_catalogue(campaigns, STATE_DIR / f"campaigns-{self.port}.json")
+        return self.campaigns_file
 
     def create_resources(self) -> None:
         import boto3
@@ -384,6 +403,7 @@ class LocalStack:
                     "stream_arn": self.stream_arn,
                     "dead_letter_queue_url": self.queue_url,
                     "programme_file": str(self.programme_path),
+                    "campaigns_file": str(self.campaigns_file) if self.campaigns_file else None,
                     "site_origin": self.url,
                 },
                 indent=2,
@@ -419,6 +439,8 @@ class LocalStack:
                 log.warning("stopping the AWS emulation failed: %s", type(exc).__name__)
         if self.state_file is not None:
             self.state_file.unlink(missing_ok=True)
+        if self.campaigns_file is not None:
+            self.campaigns_file.unlink(missing_ok=True)
 
 
 def forget_shard_iterators(in_use: set[str]) -> None:

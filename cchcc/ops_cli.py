@@ -51,6 +51,7 @@ class Target:
     programme_path: Path | None
     local: bool
     endpoint_url: str | None = None
+    campaigns_path: Path | None = None  # None: hub.catalogue.default_path()
 
 
 @dataclass
@@ -102,6 +103,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
                 programme_path=programme,
                 local=True,
                 endpoint_url=state["endpoint_url"],
+                campaigns_path=Path(state["campaigns_file"]) if state.get("campaigns_file") else None,
             )
     table = args.table or os.environ.get("TABLE_NAME")
     queue = args.queue_url or os.environ.get("ROUTER_DLQ_URL")
@@ -167,6 +169,7 @@ class Redriver:
     """Route referrals again with the router's own code; count what happened."""
 
     def __init__(self, target: Target, dry_run: bool = False):
+        from hub.catalogue import load_catalogue
         from hub.config import load_programme
         from hub.notifications import build_notifiers
         from hub.settings import webhook_secrets
@@ -175,6 +178,7 @@ class Redriver:
         self.target = target
         self.dry_run = dry_run
         self.programme = load_programme(target.programme_path)
+        self.catalogue = load_catalogue(target.campaigns_path)
         self.store = DynamoReferralStore(target.table_name)
         self.notifiers = build_notifiers(self.programme, webhook_secrets(self.programme))
         self.summary = Summary()
@@ -193,7 +197,7 @@ class Redriver:
             self._done.add(reference)
             return True
         try:
-            result = route_referral(self.store, self.notifiers, self.programme, reference)
+            result = route_referral(self.store, self.notifiers, self.programme, reference, self.catalogue)
         except RoutingIncompleteError:
             self.summary.failed[reference] = "a notification could not be sent (or is being sent now)"
             return False

@@ -459,4 +459,19 @@ def build(
         mkdocs_log.setLevel(level)
     seconds = time.perf_counter() - start
     generated = {k: stats[k] - before.get(k, 0) for k in ("qr", "pdf", "preview")}
+    if campaigns:
+        write_campaigns_catalogue(Path(cfg.site_dir), found_campaigns)
     return BuildResult(Path(cfg.site_dir), found_campaigns, seconds, generated)
+
+
+def catalogue_path(site_dir: str | os.PathLike[str]) -> Path:
+    """Where ``build`` writes the campaign catalogue: beside the site, not in it (the site is
+    uploaded as it is; the catalogue goes into the Lambda artifacts, see functions/Makefile)."""
+    return Path(site_dir).parent / "campaigns.json"
+
+
+def write_campaigns_catalogue(site_dir: str | os.PathLike[str], campaigns: list[Campaign]) -> Path:
+    """``campaigns.json`` (titles and placement names by id) for the notifications."""
+    from cchcc.campaigns import write_catalogue
+
+    return write_catalogue(campaigns, catalogue_path(site_dir))

@@ -88,6 +88,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"{result.seconds:.1f} s"
     )
     print(f"site built in {result.site_dir}")
+    print(f"campaign names for the notifications in {publish.catalogue_path(result.site_dir)}")
     return 0
 
 

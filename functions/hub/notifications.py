@@ -1,7 +1,8 @@
 """Telling a spoke about a referral: what the message says, and how it is sent.
 
 :func:`build_notification` decides the content (only the fields the spoke is
-configured to receive; the reference, never personal data, in the subject).
+configured to receive; the reference, never personal data, in the subject;
+the campaign and placement by name from :mod:`hub.catalogue`).
 :class:`SesNotifier` sends it as an email (SESv2, plain text + HTML) and
 :class:`WebhookNotifier` as a signed JSON POST. Both raise
 :class:`NotificationFailedError` when a send fails, so the router can retry.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub import form
+from hub.catalogue import EMPTY, Catalogue
 from hub.config import REFERRAL_FIELDS, Programme, Webhook
 
 FIELD_LABELS = {
@@ -72,8 +74,14 @@ def build_notification(
     assignment: Mapping[str, Any],
     assignments: Sequence[Mapping[str, Any]],
     programme: Programme,
+    catalogue: Catalogue = EMPTY,
 ) -> Notification:
-    """The message for one ``notify`` assignment of a stored referral."""
+    """The message for one ``notify`` assignment of a stored referral.
+
+    The campaign and placement are named from ``catalogue`` with their ids in
+    brackets ("Local library (lg-library), Notice board"); ids it does not know
+    are shown as they are.
+    """
     from hub import render
 
     spoke_id = assignment["spoke"]
@@ -104,8 +112,8 @@ def build_notification(
         "programme": programme.programme,
         "reference": reference,
         "recipient": recipient,
-        "campaign": referral.get("campaign") or "not recorded",
-        "source": referral.get("source") or "not recorded",
+        "campaign": catalogue.campaign_label(referral["campaign"]) if referral.get("campaign") else "not recorded",
+        "source": catalogue.placement_label(referral["source"]) if referral.get("source") else "not recorded",
         "received": referral["created_at"],
         "rule": assignment["rule"],
         "reason": assignment["reason"],

@@ -31,6 +31,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme
 from hub.notifications import Notifiers, NotificationError, build_notification
 from hub.routing import RoutingFacts, route
@@ -54,7 +55,11 @@ class RoutingResult:
 
 
 def route_referral(
-    store: DynamoReferralStore, notifiers: Notifiers, programme: Programme, reference: str
+    store: DynamoReferralStore,
+    notifiers: Notifiers,
+    programme: Programme,
+    reference: str,
+    catalogue: Catalogue = EMPTY,
 ) -> RoutingResult:
     """Route one stored referral and notify its spokes. Raises RoutingIncompleteError to be retried."""
     referral = store.get_referral(reference)
@@ -81,7 +86,7 @@ def route_referral(
             continue
         spoke = assignment["spoke"]
         try:
-            notification = build_notification(referral, assignment, assignments, programme)
+            notification = build_notification(referral, assignment, assignments, programme, catalogue)
             channels = notifiers.channels(notification)
         except NotificationError as exc:
             problems.append(f"{spoke}: {exc}")
@@ -162,12 +167,13 @@ class Router:
     store: DynamoReferralStore
     notifiers: Notifiers
     programme: Programme
+    catalogue: Catalogue = EMPTY  # campaign titles and placement names for the messages
 
     def handle_record(self, record: Any) -> RoutingResult | None:
         reference = referral_reference(record)
         if reference is None:
             return None
-        return route_referral(self.store, self.notifiers, self.programme, reference)
+        return route_referral(self.store, self.notifiers, self.programme, reference, self.catalogue)
 
     def unrouted(self) -> list[str]:
         return self.store.list_unrouted()

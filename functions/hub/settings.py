@@ -9,6 +9,10 @@ Environment variables (the SAM template, the local stack and the tests set these
     ``http://127.0.0.1:8000``. The only origin CORS allows.
 ``CCHCC_PROGRAMME_FILE`` (optional)
     Path of the programme configuration; default ``hub.config.default_path()``.
+``CCHCC_CAMPAIGNS_FILE`` (optional)
+    Path of the campaign catalogue (``campaigns.json``, written by ``cchcc build``)
+    that names campaigns and placements in notifications; default
+    ``hub.catalogue.default_path()``, and without one notifications show ids.
 ``IDEMPOTENCY_WINDOW_SECONDS`` (optional, default 600)
     How long identical answers without a ``submission_id`` count as the same submission.
 ``SUBMISSION_ID_TTL_SECONDS`` (optional, default 86400)
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
     from hub.config import Programme
 
 REQUIRED_ENV = ("TABLE_NAME", "SITE_ORIGIN")
-OPTIONAL_ENV = ("CCHCC_PROGRAMME_FILE", "IDEMPOTENCY_WINDOW_SECONDS", "SUBMISSION_ID_TTL_SECONDS")
+OPTIONAL_ENV = ("CCHCC_PROGRAMME_FILE", "CCHCC_CAMPAIGNS_FILE", "IDEMPOTENCY_WINDOW_SECONDS", "SUBMISSION_ID_TTL_SECONDS")
 
 
 class SettingsError(Exception):
@@ -53,6 +57,7 @@ class Settings(BaseModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
     site_origin: str = Field(alias="SITE_ORIGIN")
     programme_file: Path | None = Field(default=None, alias="CCHCC_PROGRAMME_FILE")
+    campaigns_file: Path | None = Field(default=None, alias="CCHCC_CAMPAIGNS_FILE")
     idempotency_window_seconds: int = Field(default=600, alias="IDEMPOTENCY_WINDOW_SECONDS", ge=1, le=86400)
     submission_id_ttl_seconds: int = Field(default=86400, alias="SUBMISSION_ID_TTL_SECONDS", ge=60, le=30 * 86400)
 
@@ -64,7 +69,7 @@ class Settings(BaseModel):
             raise ValueError("must be an origin like https://cchcc.example.org (scheme and host, no path)")
         return f"{parts.scheme}://{parts.netloc}"
 
-    @field_validator("programme_file", mode="before")
+    @field_validator("programme_file", "campaigns_file", mode="before")
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value

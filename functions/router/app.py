@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from hub.catalogue import load_catalogue
 from hub.config import load_programme
 from hub.notifications import build_notifiers
 from hub.routing_service import Router
@@ -26,6 +27,7 @@ from hub.storage import DynamoReferralStore
 settings = load_settings()
 programme = load_programme(settings.programme_file)
 secrets = webhook_secrets(programme)
+catalogue = load_catalogue(settings.campaigns_file)  # campaign and placement names; ids only without it
 
 logger = Logger(service="router")  # never log the event: stream images carry personal data
 copy_config_to_registered_loggers(source_logger=logger, include={"hub"})
@@ -33,7 +35,7 @@ for _name in ("botocore", "boto3", "urllib3"):  # their DEBUG output prints requ
     logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace="CCHCC", service="router")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-router = Router(DynamoReferralStore(settings.table_name), build_notifiers(programme, secrets), programme)
+router = Router(DynamoReferralStore(settings.table_name), build_notifiers(programme, secrets), programme, catalogue)
 
 
 def record_handler(record: DynamoDBRecord) -> None:

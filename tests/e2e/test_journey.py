@@ -77,8 +77,9 @@ def test_given_a_resident_when_they_complete_the_form_then_the_picked_spoke_is_t
     assert message.get("spoke") == spoke, f"routed to {message.get('spoke')!r}, expected {spoke!r}"
     assert message.get("reference") == ref, f"outbox reference {message.get('reference')!r} != thanks page {ref!r}"
     text = message.get("text") or ""
-    assert placement.campaign_title in text or placement.campaign_slug in text, f"message does not name the campaign:\n{text}"
-    assert placement.id in text or (placement.name and placement.name in text), f"message does not name the placement:\n{text}"
+    # Names for the person phoning, ids in brackets for the records (the catalogue from campaigns/).
+    assert f"{placement.campaign_title} ({placement.campaign_slug})" in text, f"message does not name the campaign:\n{text}"
+    assert f"{placement.name} ({placement.id})" in text, f"message does not name the placement:\n{text}"
 
     page.goto("/_local/")
     assert ref in page.inner_text("body"), "/_local/ does not show the message's reference to a person"

@@ -206,6 +206,8 @@ def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_look
     ]
     assert envs[1] == {"CCHCC_SITE_URL": "https://cchcc.leeds.example.net/"}  # QR codes get the real URL
     assert envs[2]["CCHCC_PROGRAMME_FILE"] == str(real_looking_programme.resolve())
+    # `cchcc build` (earlier) writes campaigns.json beside the site; sam build's Makefile copies it.
+    assert envs[2]["CCHCC_CAMPAIGNS_FILE"] == str((site.parent / "campaigns.json").resolve())
     sam_deploy = commands[3]
     assert sam_deploy[sam_deploy.index("--region") + 1] == "eu-west-2"
     overrides = sam_deploy[sam_deploy.index("--parameter-overrides") + 1:]
@@ -282,6 +284,41 @@ def test_makefile_artifact_holds_code_and_programme(tmp_path, target, package, o
     assert (tmp_path / "programme.yml").read_bytes() == (ROOT / "programme.yml").read_bytes()
     assert not (tmp_path / other).exists()
     assert not list(tmp_path.rglob("__pycache__"))
+
+
+def test_makefile_copies_the_campaigns_catalogue_when_there_is_one(tmp_path):
+    catalogue = tmp_path / "campaigns.json"
+    catalogue.write_text('{"campaigns": {}, "placements": {}}', encoding="utf-8")
+    with_file, without = tmp_path / "with", tmp_path / "without"
+
+    made = _make("build-RouterFunction", with_file, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"),
+                 CCHCC_CAMPAIGNS_FILE=str(catalogue))
+    assert made.returncode == 0, made.stderr
+    assert (with_file / "campaigns.json").read_bytes() == catalogue.read_bytes()
+
+    missing = _make("build-RouterFunction", without, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"),
+                    CCHCC_CAMPAIGNS_FILE=str(tmp_path / "nope.json"))
+    assert missing.returncode == 0, missing.stderr  # optional: notifications fall back to ids
+    assert not (without / "campaigns.json").exists()
+    assert "no campaigns file" in missing.stderr
+
+
+def test_built_router_finds_the_catalogue_in_the_task_root(tmp_path):
+    """The router, imported from the artifact as Lambda would, names campaigns from the artifact's campaigns.json."""
+    catalogue = tmp_path / "source.json"
+    catalogue.write_text('{"campaigns": {"lincoln-green": {"title": "Lincoln Green jobs"}}, "placements": {}}',
+                         encoding="utf-8")
+    artifact = tmp_path / "artifact"
+    made = _make("build-RouterFunction", artifact, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"),
+                 CCHCC_CAMPAIGNS_FILE=str(catalogue))
+    assert made.returncode == 0, made.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("CCHCC_PROGRAMME_FILE", "CCHCC_CAMPAIGNS_FILE")}
+    env.update(PYTHONPATH=str(artifact), TABLE_NAME="cchcc-referrals", SITE_ORIGIN="https://cchcc.example.org",
+               AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    code = "import router.app as a; print(a.catalogue.campaign_label('lincoln-green'))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=artifact, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "Lincoln Green jobs (lincoln-green)"
 
 
 def test_built_artifact_finds_programme_in_the_task_root(tmp_path):

@@ -54,8 +54,16 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
+@pytest.fixture(scope="session")
+def campaigns_file(tmp_path_factory) -> Path:
+    """The campaign catalogue `cchcc build` would write, made from this repo's campaigns/."""
+    from cchcc.campaigns import load_all, write_catalogue
+
+    return write_catalogue(load_all(ROOT), tmp_path_factory.mktemp("catalogue") / "campaigns.json")
+
+
 @pytest.fixture
-def aws(monkeypatch):
+def aws(monkeypatch, campaigns_file):
     for key, value in {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -65,6 +73,7 @@ def aws(monkeypatch):
         "TABLE_NAME": TABLE,
         "SITE_ORIGIN": "http://127.0.0.1:8000",
         "CCHCC_PROGRAMME_FILE": str(PROGRAMME),
+        "CCHCC_CAMPAIGNS_FILE": str(campaigns_file),
         "POWERTOOLS_METRICS_NAMESPACE": "CCHCC",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
     }.items():

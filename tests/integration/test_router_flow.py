@@ -97,6 +97,33 @@ def test_given_referral_when_stream_reaches_router_then_rule_picked_spoke_gets_o
     assert {e["event"] for e in store.events(reference)} == {"received", "notified", "routed"}
 
 
+def test_given_campaign_catalogue_when_notified_then_email_names_campaign_and_placement(stack, lambda_context):
+    # Given the catalogue from campaigns/ (CCHCC_CAMPAIGNS_FILE, see conftest) and a scan of lg-library
+    intake, reader, router = stack
+    submit(intake, lambda_context, postcode="LS9 7AB", age="30", campaign="lincoln-green", source="lg-library")
+
+    # When the router notifies the spoke
+    run_router(router, reader.read(), lambda_context)
+
+    # Then the message names both, with the ids in brackets, and the placement's location
+    [message] = sent_emails()
+    placement = router.catalogue.placements["lg-library"]
+    assert "Lincoln Green health and care jobs (lincoln-green)" in message.body
+    assert f"{placement['name']} (lg-library), {placement['location']}" in message.body
+
+
+def test_given_malformed_campaigns_file_when_router_starts_then_it_fails_naming_the_file(aws, tmp_path, monkeypatch):
+    from hub.config import ConfigError
+
+    bad = tmp_path / "campaigns.json"
+    bad.write_text('{"campaigns": {"lincoln-green": {}}, "placements": {}}', encoding="utf-8")
+    monkeypatch.setenv("CCHCC_CAMPAIGNS_FILE", str(bad))
+
+    with pytest.raises(ConfigError) as caught:
+        fresh_import("router.app")
+    assert str(bad) in str(caught.value) and "campaigns.lincoln-green.title" in str(caught.value)
+
+
 def test_given_lcc_receives_no_age_when_notified_then_only_configured_fields_sent(stack, lambda_context):
     intake, reader, router = stack
     submit(intake, lambda_context, postcode="LS12 3AB", age="47", language="Polish")

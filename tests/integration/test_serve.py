@@ -212,7 +212,8 @@ def test_given_a_form_post_from_the_target_area_then_303_to_thanks_and_cchcc_is_
 
 
 def test_given_a_json_post_from_a_young_person_in_leeds_then_201_and_hwf_is_notified(server):
-    payload = {**PERSON, "postcode": "LS12 3AB", "age": 19, "consent": "yes", "submission_id": "servetest-json-0001"}
+    payload = {**PERSON, "postcode": "LS12 3AB", "age": 19, "consent": "yes", "submission_id": "servetest-json-0001",
+               "campaign": "lincoln-green", "source": "lg-library"}
     status, headers, body = request(
         server.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"}
     )
@@ -223,6 +224,13 @@ def test_given_a_json_post_from_a_young_person_in_leeds_then_201_and_hwf_is_noti
     message = server.wait_for_message(reference)
     assert message["spoke"] == "hwf"
     assert message["to"] == ["hwf.referrals@example.org"]
+    # The local stack names the campaign and placement from campaigns/, ids in brackets.
+    from cchcc.campaigns import load_all
+
+    [library] = [p for c in load_all(ROOT) for p in c.placements if p.id == "lg-library"]
+    for body_text in (message["text"], message["html"]):
+        assert "Lincoln Green health and care jobs (lincoln-green)" in body_text
+        assert f"{library.name} (lg-library), {library.location}" in body_text
 
     # The human page shows the same message.
     status, headers, page = request(server.url("/_local/"))

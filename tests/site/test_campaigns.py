@@ -113,3 +113,26 @@ def test_campaign_pages_make_no_third_party_requests(site_build):
                 if re.search(r"(^|url=)(https?:)?//", value):
                     # Only the canonical link / og data may name our own address.
                     assert value.startswith(site_build.site_url) or "url=" + site_build.site_url in value, (path, tag, value)
+
+
+def test_build_writes_the_campaign_catalogue_beside_the_site_for_the_functions(site_build):
+    """Given the built site, then campaigns.json beside (not in) it names every campaign and
+    placement by id, holds only public fields, and loads in the functions' reader."""
+    import json
+
+    from hub.catalogue import load_catalogue
+
+    path = site_build.site_dir.parent / "campaigns.json"
+    assert path == publish.catalogue_path(site_build.site_dir)
+    assert not (site_build.site_dir / "campaigns.json").exists()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert set(data) == {"campaigns", "placements"}
+    assert set(data["campaigns"]) == {c.slug for c in site_build.campaigns}
+    for campaign in site_build.campaigns:
+        assert data["campaigns"][campaign.slug] == {"title": campaign.data.title}
+        for placement in campaign.placements:
+            assert data["placements"][placement.id] == {
+                "name": placement.name, "location": placement.location, "campaign": campaign.slug
+            }
+    loaded = load_catalogue(path)
+    assert loaded.campaign_label("lincoln-green") == "Lincoln Green health and care jobs (lincoln-green)"
