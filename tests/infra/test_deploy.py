@@ -14,7 +14,7 @@ import pytest
 
 from cchcc import deploy
 from cchcc.infra import load_template
-from conftest import ROOT
+from tests.infra.conftest import ROOT
 
 PROGRAMME_SENDER = "no-reply@example.org"  # programme.yml programme.sender_email
 GOOD_HASH = "'sha256-" + "A" * 43 + "='"

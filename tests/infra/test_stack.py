@@ -21,7 +21,7 @@ import pytest
 
 from cchcc import infra
 from cchcc.stream_poller import lambda_json
-from conftest import PARAMETERS, REGION, ROOT
+from tests.infra.conftest import PARAMETERS, REGION, ROOT
 
 # Resource types moto 5's CloudFormation does not implement (checked in test_template.py).
 EXPECTED_DROPPED = {

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from cchcc import infra
-from conftest import PARAMETERS, ROOT, resources_of_type
+from tests.infra.conftest import PARAMETERS, ROOT, resources_of_type
 
 FUNCTIONS = ROOT / "functions"
 CSP_DEFAULTS = {"CspScriptHashes": "", "CspInlineStyles": "no"}
