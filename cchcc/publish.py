@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -194,11 +195,18 @@ def _cache_key(state: State, campaign: Campaign, placement: Placement, url: str,
 
 
 def generate(state: State) -> dict[str, PlacementFiles]:
-    """Make (or reuse from the cache) the QR codes, PDF and preview for every placement."""
+    """Make (or reuse from the cache) the QR codes, PDF and preview for every placement.
+
+    Placements not in the cache are made in parallel across processes (see :func:`_make_all`);
+    each is still written to a temporary folder and renamed into place, so the cache only ever
+    holds complete entries. What was made is added to :data:`stats` here, in this process.
+    """
     base = state.cache_dir / "print"
     base.mkdir(parents=True, exist_ok=True)
     state.fingerprint = hashlib.sha256(posters.template_fingerprint().encode("utf-8")).hexdigest()
     entries = {p.name for p in base.iterdir()}
+    todo: list[_Job] = []
+    kept: dict[str, str] = {}  # placement id: its cache folder's name
     for campaign in state.campaigns:
         for placement in campaign.placements:
             url = qr.short_url(state.site_url, placement.id)
@@ -207,38 +215,139 @@ def generate(state: State) -> dict[str, PlacementFiles]:
             folder = base / f"{placement.id}-{key}"
             files = PlacementFiles(placement, campaign, url, level, placement.qr_mm, folder)
             if not (folder / "done").exists():
-                _generate_one(state, files)
-            for name in entries:
-                rest = name[len(placement.id) + 1 :]
-                if name.startswith(placement.id + "-") and name != folder.name and rest.isalnum() and len(rest) == 20:
-                    shutil.rmtree(base / name, ignore_errors=True)
+                todo.append(_Job(placement, campaign, url, level, str(folder),
+                                 tuple(state.programme.organisations), state.site_name))
             state.files[placement.id] = files
+            kept[placement.id] = folder.name
+    _make_all(todo)
+    for placement_id, keep in kept.items():  # only once the new entries are made
+        for name in entries:
+            rest = name[len(placement_id) + 1 :]
+            if name.startswith(placement_id + "-") and name != keep and rest.isalnum() and len(rest) == 20:
+                shutil.rmtree(base / name, ignore_errors=True)
     return state.files
 
 
-def _generate_one(state: State, files: PlacementFiles) -> None:
-    """Write into a temporary folder, then rename, so an interrupted build leaves no half entry."""
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=files.folder.parent))
+@dataclass(frozen=True)
+class _Job:
+    """What one placement's files are made from: plain, picklable data (not the State) for a worker."""
+
+    placement: Placement
+    campaign: Campaign
+    url: str
+    level: str
+    folder: str
+    partners: tuple[str, ...]
+    site_name: str
+
+
+def _workers(jobs: int) -> int:
+    """Processes to use: one per CPU, no more than there are placements to make; 1 means in-process."""
+    return max(1, min(os.cpu_count() or 1, jobs))
+
+
+def _pool_context():
+    """'fork' on Linux: workers start in milliseconds with everything already imported, and nothing
+    depends on ``__main__`` being importable or guarded (``mkdocs serve``, scripts, tests). Elsewhere
+    (macOS, where fork is unsafe, and Windows) 'spawn', which works because :func:`_generate_one` is a
+    top-level function taking a picklable :class:`_Job`."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def _failed(job: _Job, reason: str) -> PublishError:
+    return PublishError(f"print/{job.placement.id}: could not make the QR code and poster: {reason}")
+
+
+def _make_all(todo: list[_Job]) -> None:
+    """Make every job's files, in this process or in a process pool; the first failure stops the build."""
+    workers = _workers(len(todo))
+    if workers == 1:  # nothing to share out: skip the pool's start-up cost
+        for job in todo:
+            try:
+                made = _generate_one(job)
+            except Exception as exc:
+                raise _failed(job, f"{type(exc).__name__}: {exc}") from exc
+            _made(job, made)
+        return
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context())
+    futures = {}
     try:
-        code = qr.make(files.url, files.level)
+        futures = {pool.submit(_generate_in_worker, job): job for job in todo}
+        wait(futures, return_when=FIRST_EXCEPTION)
+    finally:
+        # On a failure (or Ctrl-C), drop the queued placements and wait for the running ones,
+        # so no worker process is left behind and no temporary folder is left half-written.
+        pool.shutdown(wait=True, cancel_futures=True)
+    failures = []
+    for future, job in futures.items():  # in campaign order, whatever order they finished in
+        if future.cancelled():
+            continue
+        if future.exception() is None:
+            _made(job, future.result())
+        else:
+            failures.append(future)
+    if not failures:
+        return
+    real = [f for f in failures if not isinstance(f.exception(), BrokenProcessPool)]
+    if real:  # the first placement, in campaign order, that raised
+        raise _failed(futures[real[0]], str(real[0].exception())) from real[0].exception()
+    pending = ", ".join(futures[f].placement.id for f in failures)
+    raise PublishError(
+        f"print: a worker process stopped unexpectedly while making QR codes and posters "
+        f"(not made: {pending}): {failures[0].exception()}"
+    ) from failures[0].exception()
+
+
+def _made(job: _Job, made: dict[str, int]) -> None:
+    stats.update(made)
+    log.info("generated QR code and poster for %s", job.placement.id)
+
+
+def _generate_in_worker(job: _Job) -> dict[str, int]:
+    """:func:`_generate_one` in a pool worker, re-raising any error as a plain RuntimeError.
+
+    Some library exceptions cannot be pickled back to the parent, which would break the pool
+    instead of reporting the placement; the original traceback still travels with it.
+    """
+    try:
+        return _generate_one(job)
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _generate_one(job: _Job) -> dict[str, int]:
+    """Make one placement's files; return what was made, for :data:`stats` in the calling process.
+
+    Write into a temporary folder, then rename, so an interrupted build leaves no half entry.
+    """
+    folder = Path(job.folder)
+    made: Counter[str] = Counter()
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    try:
+        code = qr.make(job.url, job.level)
         (tmp / "qr.svg").write_bytes(code.svg)
         (tmp / "qr.png").write_bytes(code.png)
-        stats["qr"] += 1
-        html = posters.poster_html(files.campaign, files.placement, code, state.programme.organisations, state.site_name)
+        made["qr"] += 1
+        html = posters.poster_html(job.campaign, job.placement, code, list(job.partners), job.site_name)
         pdf = posters.render_pdf(html)
         (tmp / "poster.pdf").write_bytes(pdf)
-        stats["pdf"] += 1
+        made["pdf"] += 1
         preview = posters.preview_png(pdf)
         (tmp / "preview.png").write_bytes(preview if preview is not None else code.png)
-        stats["preview"] += 1
-        (tmp / "done").write_text(json.dumps({"url": files.url, "level": files.level}), encoding="utf-8")
-        if files.folder.exists():
-            shutil.rmtree(files.folder)
-        tmp.rename(files.folder)
-        log.info("generated QR code and poster for %s", files.placement.id)
+        made["preview"] += 1
+        (tmp / "done").write_text(json.dumps({"url": job.url, "level": job.level}), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    return dict(made)
 
 
 # --- site outputs -----------------------------------------------------------------------------------
