@@ -50,6 +50,21 @@ class PublishError(Exception):
     """The build cannot go ahead. The message lists ``file: field: reason`` lines."""
 
 
+class BuildStoppedError(PublishError):
+    """MkDocs stopped part-way (a hook, a page or strict mode); the site folder may be incomplete."""
+
+
+class _Problems(logging.Handler):
+    """Keeps what MkDocs reports while it builds, so a stopped build can say why."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @dataclass
 class Options:
     """Settings for one build; :func:`build` sets them, ``mkdocs build``/``serve`` use the defaults."""
@@ -553,6 +568,8 @@ def build(
     level = mkdocs_log.level
     if quiet:
         mkdocs_log.setLevel(logging.WARNING)
+    problems = _Problems()
+    mkdocs_log.addHandler(problems)
     before = Counter(stats)
     start = time.perf_counter()
     try:
@@ -562,10 +579,12 @@ def build(
         )
         mkdocs_build(cfg)
     except MkDocsException as exc:
-        raise PublishError(str(exc)) from exc
+        # MkDocs logs the reasons and then raises a bare "Aborted with a BuildError!".
+        raise BuildStoppedError("\n".join(problems.messages) or str(exc)) from exc
     finally:
         _options = previous
         mkdocs_log.setLevel(level)
+        mkdocs_log.removeHandler(problems)
     seconds = time.perf_counter() - start
     generated = {k: stats[k] - before.get(k, 0) for k in ("qr", "pdf", "preview")}
     if campaigns:

@@ -76,6 +76,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     site_dir = args.site_dir
     try:
         result = publish.build(site_dir=site_dir, programme_path=args.programme, quiet=not args.verbose)
+    except publish.BuildStoppedError as exc:
+        print(str(exc), file=sys.stderr)
+        print("cchcc build: stopped part-way; the site folder may be incomplete. Fix the problem above and build again", file=sys.stderr)
+        return 1
     except publish.PublishError as exc:
         print(str(exc), file=sys.stderr)
         print("cchcc build: stopped; nothing was built", file=sys.stderr)
