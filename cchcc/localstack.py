@@ -8,8 +8,9 @@ One process:
   ``infra/template.yaml``; the sender identity verified in SES;
 * the real Lambda handlers (``intake.app``, ``router.app``) imported after the
   environment is set, as Lambda would start them;
-* one HTTP server: the built site at ``/``, ``/api/referrals`` as an API
-  Gateway HTTP API v2 event to the intake handler, ``/_local/outbox`` and
+* one HTTP server: the built site at ``/``, ``/api/referrals`` and
+  ``GET /thanks/`` as API Gateway HTTP API v2 events to the intake handler
+  (which fills the built thanks page with ``?ref=``), ``/_local/outbox`` and
   ``/_local/`` (what was really sent), and a webhook sink;
 * a stream poller that invokes the router like Lambda's event source mapping
   (see :mod:`cchcc.stream_poller`).
@@ -69,6 +70,7 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("font/woff2", ".woff2")
 mimetypes.add_type("application/json", ".map")
 
+THANKS_PATH = "/thanks/"  # served by the intake function, as CloudFront does in production
 _REF_IN_LOCATION = re.compile(r"[?&]ref=([A-Za-z0-9-]{1,20})")
 
 
@@ -277,6 +279,8 @@ class LocalStack:
                 "SITE_ORIGIN": self.url,
                 "CCHCC_PROGRAMME_FILE": str(self.programme_path),
                 "CCHCC_CAMPAIGNS_FILE": str(self.write_campaigns_catalogue()),
+                # GET /thanks/ fills the built page's reference box (read again when the site is rebuilt).
+                "CCHCC_THANKS_PAGE": str(self.site_dir / "thanks" / "index.html"),
                 "ROUTER_DLQ_URL": self.queue_url or "",
                 "POWERTOOLS_LOGGER_LOG_EVENT": "false",
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -658,8 +662,8 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch_get(self, head: bool) -> None:
         path = self._path()
-        if path.startswith("/api/"):
-            self._api()
+        if path.startswith("/api/") or (path == THANKS_PATH and not head):
+            self._api()  # /thanks/ as CloudFront sends it: to the intake function, which shows ?ref=
         elif path == "/_local/outbox":
             self._send_json(HTTPStatus.OK, [_public(m) for m in self.stack.outbox.messages()])
         elif path == "/_local":

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from hub import references
+from hub import thanks
 from hub.config import Programme, load_programme
 from hub.render import render_form
 
@@ -336,15 +336,8 @@ def _block_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
         return form_html(data, campaign=campaign, source=source)
 
     def reference_box() -> str:
-        pattern = f"^[{references.ALPHABET}]{{4}}-[{references.ALPHABET}]{{4}}$"
-        return (
-            f'<div class="cc-panel" data-cc-reference data-pattern="{html.escape(pattern)}" hidden>\n'
-            '  <p class="cc-panel__label">Your reference is</p>\n'
-            '  <p class="cc-panel__value" data-cc-reference-value></p>\n'
-            "</div>\n"
-            "<p data-cc-reference-missing hidden>We cannot show your reference on this page. "
-            "If the form did not show an error, we have your details.</p>\n"
-        )
+        # The intake function fills this box on GET /thanks/ (hub.thanks); cchcc.js fills it too.
+        return thanks.reference_box()
 
     return {"form": form, "reference_box": reference_box}
 

@@ -1,4 +1,4 @@
-"""Intake Lambda: ``POST /api/referrals`` (API Gateway HTTP API v2).
+"""Intake Lambda: ``POST /api/referrals`` and ``GET /thanks/`` (API Gateway HTTP API v2).
 
 Thin: Powertools resolver, logger and metrics, one call into ``hub.intake``.
 Settings and the programme configuration are loaded at cold start, so a bad
@@ -19,6 +19,7 @@ from hub.config import load_programme
 from hub.intake import HttpReply, HttpRequest, IntakeService, RequestRejectedError, reply_for_error
 from hub.settings import load_settings
 from hub.storage import DynamoReferralStore, StoreUnavailableError
+from hub.thanks import ThanksPage
 
 settings = load_settings()
 programme = load_programme(settings.programme_file)
@@ -33,6 +34,7 @@ app = APIGatewayHttpResolver(
 )
 store = DynamoReferralStore(settings.table_name)
 service = IntakeService(store, programme, settings)
+thanks_page = ThanksPage(programme)  # read on first use: the built page with the reference box
 
 
 def _request() -> HttpRequest:
@@ -51,6 +53,16 @@ def create_referral() -> Response:
     outcome, reply = service.submit(_request())
     metrics.add_metric(name=f"Submission_{outcome.kind}", unit=MetricUnit.Count, value=1)
     return _response(reply)
+
+
+@app.get("/thanks/")
+def thanks() -> Response:
+    """The thanks page showing ``?ref=`` when it is a valid reference (never logs the query string)."""
+    shown = thanks_page.show(app.current_event.get_query_string_value("ref"))
+    metrics.add_metric(name=f"ThanksPage_{shown.kind}", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=shown.html, headers={"Cache-Control": "no-store"}
+    )
 
 
 @app.exception_handler(Exception)

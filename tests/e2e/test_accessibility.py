@@ -169,9 +169,23 @@ def test_function_422_page_has_no_axe_violations(nojs_page, hub):
     assert_accessible(page, "intake function's 422 page", javascript=False)
 
 
-def test_thanks_page_with_reference_has_no_axe_violations(js_page, hub):
+def test_thanks_page_with_a_bad_reference_has_no_axe_violations(js_page, hub):
     js_page.goto("/thanks/?ref=ABC-123")
     assert_accessible(js_page, "/thanks/?ref=ABC-123")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_thanks_page_showing_a_reference_has_no_axe_violations(request, hub, javascript):
+    page = request.getfixturevalue("js_page" if javascript else "nojs_page")
+    page.goto("/thanks/?ref=ACDE-3467")
+    assert "ACDE-3467" in page.inner_text("main")
+    assert_accessible(page, "/thanks/?ref=ACDE-3467", javascript=javascript)
+
+
+def test_thanks_page_without_a_reference_and_without_javascript_has_no_axe_violations(nojs_page, hub):
+    nojs_page.goto("/thanks/")
+    assert "cannot show your reference" in nojs_page.inner_text("main")
+    assert_accessible(nojs_page, "/thanks/ (no reference)", javascript=False)
 
 
 def test_built_pages_include_every_kind(site_dir):

@@ -1,7 +1,7 @@
 """The resident's journey in real Chromium at phone size, with JavaScript on and off.
 
-Scan (visit ``/q/<placement>/``) → campaign page → a mistake → the correction → thanks page with a
-reference → the right spoke's message in the local outbox, naming campaign and placement →
+Scan (visit ``/q/<placement>/``) → campaign page → a mistake → the correction → thanks page showing
+the reference (filled by cchcc.js, or by the intake function without JavaScript) → the right spoke's message in the local outbox, naming campaign and placement →
 ``/_local/`` shows it to a person.
 """
 
@@ -70,6 +70,8 @@ def test_given_a_resident_when_they_complete_the_form_then_the_picked_spoke_is_t
     response = submit(page, mode)
     assert response.status in (201, 303), f"intake answered {response.status}"
     ref = check_thanks_page(page, mode)
+    # On the page itself in both paths: without JavaScript the intake function filled it in.
+    assert page.inner_text("[data-cc-reference-value]").strip() == ref
 
     messages = messages_for(hub, name, settle=1.0)
     assert len(messages) == 1, f"expected one message for {name}, got {len(messages)}: {messages}"

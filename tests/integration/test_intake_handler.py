@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from botocore.exceptions import ClientError
@@ -416,3 +417,63 @@ def test_given_source_in_form_when_referer_differs_then_form_value_wins(intake_a
     intake_app.lambda_handler(event, lambda_context)
     [item] = stored(aws)
     assert item["source"] == "el-market"
+
+
+# -- GET /thanks/ ----------------------------------------------------------------------------
+
+
+def thanks_event(query: str) -> dict:
+    event = copy.deepcopy(load_event("intake_json.json"))
+    event.update(routeKey="GET /thanks/", rawPath="/thanks/", rawQueryString=query, body=None, isBase64Encoded=False)
+    event["requestContext"]["http"].update(method="GET", path="/thanks/")
+    event["requestContext"]["routeKey"] = "GET /thanks/"
+    event["headers"] = {"accept": "text/html", "host": "cchcc.example.org"}
+    if query:
+        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
+    else:
+        event.pop("queryStringParameters", None)
+    return event
+
+
+@pytest.fixture
+def thanks_file(tmp_path, monkeypatch):
+    from hub.thanks import reference_box
+
+    path = tmp_path / "thanks.html"
+    path.write_text(f"<!doctype html><html lang=en><title>Thank you</title><main>{reference_box()}</main></html>", encoding="utf-8")
+    monkeypatch.setenv("CCHCC_THANKS_PAGE", str(path))
+    return path
+
+
+def test_given_the_303_location_when_got_then_the_thanks_page_shows_the_reference(aws, thanks_file, lambda_context, caplog, capsys):
+    app = fresh_import("intake.app")
+    posted = post_form(app, lambda_context, valid_answers())
+    location = header(posted, "Location")
+    reference = location.removeprefix("/thanks/?ref=")
+
+    response = app.lambda_handler(thanks_event(location.split("?", 1)[1]), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert header(response, "Content-Type") == "text/html; charset=utf-8"
+    assert header(response, "Cache-Control") == "no-store"
+    assert f"data-cc-reference-value>{reference}</p>" in response["body"]
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert "ref=" not in logged  # the query string is never logged
+
+
+@pytest.mark.parametrize("query", ["", "ref=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "ref=ABCD-EFGH", "other=1"])
+def test_given_no_valid_reference_when_got_then_the_page_is_as_built(aws, thanks_file, lambda_context, query):
+    app = fresh_import("intake.app")
+    response = app.lambda_handler(thanks_event(query), lambda_context)
+    assert response["statusCode"] == 200
+    assert response["body"] == thanks_file.read_text(encoding="utf-8")
+    assert "<script>alert" not in response["body"]
+
+
+def test_given_no_built_page_when_got_then_a_short_page_shows_the_reference(aws, tmp_path, monkeypatch, lambda_context):
+    monkeypatch.setenv("CCHCC_THANKS_PAGE", str(tmp_path / "not-built.html"))
+    app = fresh_import("intake.app")
+    response = app.lambda_handler(thanks_event("ref=acde-3467"), lambda_context)
+    assert response["statusCode"] == 200
+    assert "data-cc-reference-value>ACDE-3467</p>" in response["body"]
+    assert "What happens next" in response["body"]

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.thanks import reference_box
+
 ROOT = Path(__file__).resolve().parents[2]
 CCHCC = str(Path(sys.executable).parent / "cchcc")
 REFERENCE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
@@ -39,7 +41,7 @@ PERSONAL_STRINGS = ["Qzv", "Servetestperson", "qzv.servetest", "900417", "Xkq af
 SITE_FILES = {
     "index.html": "<!doctype html><html lang=en><title>Home</title><h1>Local test site home</h1>",
     "404.html": "<!doctype html><html lang=en><title>Not found</title><h1>Local test site 404</h1>",
-    "thanks/index.html": "<!doctype html><html lang=en><title>Thanks</title><h1>Thanks</h1>",
+    "thanks/index.html": f"<!doctype html><html lang=en><title>Thanks</title><h1>Thanks</h1>{reference_box()}",
     "assets/site.css": "body { color: #0b0c0c }",
     "assets/app.js": "console.log('hi')",
     "print/p1/qr.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
@@ -208,6 +210,13 @@ def test_given_a_form_post_from_the_target_area_then_303_to_thanks_and_cchcc_is_
     assert message["spoke"] == "cchcc"
     assert message["to"] == ["cchcc.team@example.org"]
     assert reference in message["subject"]
+
+    # Where the 303 sends a browser: the same thanks page, with the reference in it (no JavaScript needed).
+    status, headers, page = request(server.url(location))
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["Cache-Control"] == "no-store"
+    assert f"data-cc-reference-value>{reference}</p>" in page.decode()
+    assert "?ref=" not in server.output()  # the address with the reference is never logged wholesale
     assert message["text"] and PERSON["name"] in message["text"]  # the spoke gets what it needs
 
 

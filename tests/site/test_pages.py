@@ -10,7 +10,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from hub import references
+from hub import references, thanks
+from hub.config import load_programme
 
 PAGES = [
     "/",
@@ -88,13 +89,18 @@ def test_find_a_role_works_without_javascript(site_build):
     assert "<script" not in html.split('<article')[1].split("</article>")[0]
 
 
-def test_thanks_page_checks_the_reference_against_the_real_pattern_and_has_a_noscript_fallback(site_build):
+def test_thanks_page_checks_the_reference_against_the_real_pattern_and_has_a_box_the_function_fills(site_build):
     html = site_build.page("/thanks/")
     pattern = re.search(r'data-cc-reference data-pattern="([^"]+)"', html).group(1)
     assert re.fullmatch(pattern, references.new_reference())
     assert not re.fullmatch(pattern, "<img src=x>")
     assert not re.fullmatch(pattern, "ABCD-EFGH")  # B is not in the alphabet
-    assert "<noscript>" in html and "ref=" in html.split("<noscript>")[1]
+    # Without JavaScript the intake function fills the box (GET /thanks/, hub/thanks.py); served as
+    # built, the page says plainly that it cannot show the reference, not to read the address bar.
+    noscript = html.split("<noscript>")[1].split("</noscript>")[0]
+    assert "cannot show your reference" in noscript and "ref=" not in noscript
+    assert thanks.has_box(html)
+    assert thanks.ThanksPage(load_programme(), site_build.site_dir / "thanks" / "index.html").show("ACDE-3467").kind == "filled"
 
 
 def test_search_is_local_and_has_an_index(site_build):

@@ -280,7 +280,8 @@
 
   function showReference() {
     var box = document.querySelector("[data-cc-reference]");
-    if (!box) return;
+    // The intake function already put a checked reference in (GET /thanks/): leave it as it is.
+    if (!box || box.hasAttribute("data-cc-reference-filled")) return;
     var ref = param("ref").trim().toUpperCase();
     if (!new RegExp(box.getAttribute("data-pattern")).test(ref)) {
       var missing = document.querySelector("[data-cc-reference-missing]");
