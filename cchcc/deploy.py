@@ -9,7 +9,8 @@ What it runs, in order (``--dry-run`` prints the plan and runs nothing):
 3. ``cchcc build`` with ``CCHCC_SITE_URL=https://<DomainName>/`` (QR codes need the real URL);
 4. computes the Content-Security-Policy hashes of the built site's inline scripts;
 5. ``sam build`` (``functions/Makefile`` puts programme.yml and the campaigns.json that
-   step 3 wrote into each artifact, so notifications name campaigns and placements);
+   step 3 wrote into each artifact, so notifications name campaigns and placements, and
+   the built thanks page into the intake artifact, which serves ``/thanks/`` with the reference);
 6. ``sam deploy`` with samconfig's parameters plus the CSP parameters;
 7. ``aws s3 sync build/site s3://<SiteBucketName> --delete``;
 8. ``aws cloudfront create-invalidation --paths '/*'``.
@@ -39,6 +40,7 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 SITE_DIR = ROOT / "build" / "site"
 CAMPAIGNS_FILE = "campaigns.json"  # written by `cchcc build` beside SITE_DIR (cchcc.publish.catalogue_path)
+THANKS_PAGE = "thanks/index.html"  # in SITE_DIR; the intake function serves it with the reference (hub.thanks)
 REQUIRED_PARAMETERS = ("DomainName", "CertificateArn", "SenderEmail", "AlertEmail")
 # Values shipped in samconfig.toml that must be replaced before a real deploy.
 EXAMPLE_MARKERS = ("example.org", "111122223333", "00000000-0000-0000-0000-000000000000")
@@ -326,11 +328,15 @@ def deploy(
     campaigns_file = (SITE_DIR.parent / CAMPAIGNS_FILE).resolve()
     if not dry_run and not campaigns_file.exists():
         say(f"warning: {campaigns_file} not found; notifications will name campaigns and placements by id only")
+    thanks_page = (SITE_DIR / THANKS_PAGE).resolve()
+    if not dry_run and not thanks_page.exists():
+        say(f"warning: {thanks_page} not found; the intake function will answer /thanks/ with a short page")
     runner.run(
         ["sam", "build", "--config-file", str(config.path), "--template-file", str(TEMPLATE),
          "--build-dir", str(BUILT_TEMPLATE.parent)],
         env={"CCHCC_PROGRAMME_FILE": str(programme_file),
-             "CCHCC_CAMPAIGNS_FILE": str(campaigns_file)},
+             "CCHCC_CAMPAIGNS_FILE": str(campaigns_file),
+             "CCHCC_THANKS_PAGE": str(thanks_page)},
     )
 
     say("4/6 deploy the stack (review the change set, then confirm)")

@@ -208,6 +208,8 @@ def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_look
     assert envs[2]["CCHCC_PROGRAMME_FILE"] == str(real_looking_programme.resolve())
     # `cchcc build` (earlier) writes campaigns.json beside the site; sam build's Makefile copies it.
     assert envs[2]["CCHCC_CAMPAIGNS_FILE"] == str((site.parent / "campaigns.json").resolve())
+    # ... and the built thanks page, which the intake function serves with the reference filled in.
+    assert envs[2]["CCHCC_THANKS_PAGE"] == str((site / "thanks" / "index.html").resolve())
     sam_deploy = commands[3]
     assert sam_deploy[sam_deploy.index("--region") + 1] == "eu-west-2"
     overrides = sam_deploy[sam_deploy.index("--parameter-overrides") + 1:]
@@ -301,6 +303,34 @@ def test_makefile_copies_the_campaigns_catalogue_when_there_is_one(tmp_path):
     assert missing.returncode == 0, missing.stderr  # optional: notifications fall back to ids
     assert not (without / "campaigns.json").exists()
     assert "no campaigns file" in missing.stderr
+
+
+def test_makefile_copies_the_thanks_page_into_the_intake_artifact_when_there_is_one(tmp_path):
+    from hub.thanks import reference_box
+
+    page = tmp_path / "index.html"
+    page.write_text(f"<!doctype html><title>Thank you</title>{reference_box()}", encoding="utf-8")
+    intake, router, without = tmp_path / "intake", tmp_path / "router", tmp_path / "without"
+    for target, artifacts in (("build-IntakeFunction", intake), ("build-RouterFunction", router)):
+        made = _make(target, artifacts, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"), CCHCC_THANKS_PAGE=str(page))
+        assert made.returncode == 0, made.stderr
+    assert (intake / "thanks.html").read_bytes() == page.read_bytes()
+    assert not (router / "thanks.html").exists()  # only the intake function serves it
+
+    missing = _make("build-IntakeFunction", without, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"),
+                    CCHCC_THANKS_PAGE=str(tmp_path / "nope.html"))
+    assert missing.returncode == 0, missing.stderr  # optional: the function answers with a short page
+    assert not (without / "thanks.html").exists()
+    assert "no thanks page" in missing.stderr
+
+    # The handler, imported from the artifact as Lambda would, serves the artifact's thanks.html.
+    env = {k: v for k, v in os.environ.items() if k not in ("CCHCC_PROGRAMME_FILE", "CCHCC_THANKS_PAGE")}
+    env.update(PYTHONPATH=str(intake), TABLE_NAME="cchcc-referrals", SITE_ORIGIN="https://cchcc.example.org",
+               AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    code = "import intake.app as a; print(a.thanks_page.path); print(a.thanks_page.show('ACDE-3467').kind)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=intake, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-2:] == [str((intake / "thanks.html").resolve()), "filled"]
 
 
 def test_built_router_finds_the_catalogue_in_the_task_root(tmp_path):

@@ -253,3 +253,27 @@ def test_real_handlers_store_route_and_notify_through_the_stack(stack, handlers_
     # What the router wrote itself never comes back to it.
     later = read_stream(stack, after=records[-1]["dynamodb"]["SequenceNumber"])
     assert later and not any(infra.passes_stream_filters(r) for r in later)
+
+
+def test_real_intake_handler_serves_the_thanks_page_without_any_aws_call(stack, handlers_env, monkeypatch, tmp_path):
+    """GET /thanks/ (the template's second intake route) needs no permission: it only reads the
+    thanks page shipped in the artifact and fills in the reference."""
+    from hub.thanks import reference_box
+
+    page = tmp_path / "thanks.html"
+    page.write_text(f"<!doctype html><title>Thank you</title>{reference_box()}", encoding="utf-8")
+    monkeypatch.setenv("CCHCC_THANKS_PAGE", str(page))
+    calls = ApiCalls(monkeypatch)
+    event = json.loads((ROOT / "tests" / "events" / "intake_json.json").read_text(encoding="utf-8"))
+    event.update(routeKey="GET /thanks/", rawPath="/thanks/", rawQueryString="ref=ACDE-3467",
+                 queryStringParameters={"ref": "ACDE-3467"}, body=None, isBase64Encoded=False)
+    event["requestContext"]["http"].update(method="GET", path="/thanks/")
+    event["requestContext"]["routeKey"] = "GET /thanks/"
+
+    intake = fresh_import("intake.app")
+    context = LambdaContext(stack.physical_id("IntakeFunction"))
+    with calls.recording() as actions:
+        response = intake.lambda_handler(event, context)
+    assert response["statusCode"] == 200
+    assert "data-cc-reference-value>ACDE-3467</p>" in response["body"]
+    assert actions == set()

@@ -219,7 +219,15 @@ def test_post_referrals_route_goes_to_the_intake_function(translated):
     integration = body["paths"]["/api/referrals"]["post"]["x-amazon-apigateway-integration"]
     assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
     assert integration["payloadFormatVersion"] == "2.0"
-    assert set(body["paths"]) == {"/api/referrals"}
+    assert set(body["paths"]) == {"/api/referrals", "/thanks/"}
+
+
+def test_get_thanks_route_goes_to_the_intake_function(translated):
+    body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
+    assert set(body["paths"]["/thanks/"]) == {"get"}
+    integration = body["paths"]["/thanks/"]["get"]["x-amazon-apigateway-integration"]
+    assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    assert integration["payloadFormatVersion"] == "2.0"
 
 
 def test_cors_allows_the_site_origin_only(translated):
@@ -307,6 +315,21 @@ def test_api_path_goes_uncached_to_the_http_api(translated):
     headers = {h.lower() for h in forwarded["HeadersConfig"]["Headers"]}
     assert {"content-type", "origin"} <= headers and "host" not in headers
     assert forwarded["CookiesConfig"]["CookieBehavior"] == "none"
+
+
+def test_thanks_page_goes_uncached_with_its_query_string_to_the_http_api(translated):
+    """/thanks/?ref=... reaches the intake function (which fills in the reference); nothing else under /thanks/ does."""
+    config = _distribution(translated)
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]]
+    thanks = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/thanks/")
+    assert not any(p.startswith("/thanks") and p != "/thanks/" for p in patterns)
+    assert thanks["TargetOriginId"] == "api"
+    assert thanks["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert thanks["OriginRequestPolicyId"] == {"Ref": "ApiOriginRequestPolicy"}
+    forwarded = translated["Resources"]["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    assert forwarded["QueryStringsConfig"]["QueryStringBehavior"] == "all"
+    assert set(thanks["AllowedMethods"]) == {"GET", "HEAD"}
+    assert "FunctionAssociations" not in thanks  # no rewrite to /thanks/index.html
 
 
 def test_placement_redirects_and_pages_come_from_the_bucket(translated):
