@@ -53,10 +53,22 @@ bench: $(STAMP)
 audit: $(STAMP) browser
 	$(BIN)/python -m bench.audit
 
-deploy-check: $(STAMP)
+# The AWS SAM CLI, for `make deploy-check` (and `cchcc deploy`): installed once into a cache folder,
+# not into .venv, as `make audit` installs Lighthouse.
+SAM_DIR := .cache/sam
+SAM     := $(SAM_DIR)/bin/sam
+$(SAM):
+	$(PYTHON) -m venv $(SAM_DIR)
+	$(SAM_DIR)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_DIR)/bin/python -m pip install --quiet 'aws-sam-cli>=1.140,<2'
+
+# Everything that can be checked without an AWS account, the SAM CLI's own build included.
+deploy-check: $(STAMP) $(SAM)
 	$(BIN)/cchcc check
 	$(BIN)/cfn-lint infra/template.yaml
 	$(BIN)/python -m pytest tests/infra -q
+	$(BIN)/cchcc build
+	$(BIN)/python -m cchcc.ops.samcheck --sam $(SAM)
 
 deploy: deploy-check
 	$(BIN)/cchcc deploy

@@ -22,7 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from cchcc import publish
+from cchcc.project import Project
+from cchcc.site.build import build
+from cchcc.site.campaigns import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("poster-a3", "poster-a4", "flyer-a5", "flyer-a6")
@@ -73,23 +75,23 @@ def _time(fn) -> float:
 
 
 def _measure(root: Path, work: Path) -> dict:
-    config = root / "mkdocs.yml"
+    project = Project.at(root)
     cache = work / "cache"
 
     def plain():
-        publish.build(site_dir=work / "plain", config_file=config, site_url=SITE_URL, campaigns=False)
+        build(project, site_dir=work / "plain", site_url=SITE_URL, campaigns=False)
 
     def full():
-        publish.build(site_dir=work / "site", config_file=config, cache_dir=cache, site_url=SITE_URL)
+        build(project, site_dir=work / "site", cache_dir=cache, site_url=SITE_URL)
 
     plain()  # warm imports and theme templates; not counted
     baseline = statistics.median(_time(plain) for _ in range(REPEATS))
     shutil.rmtree(cache, ignore_errors=True)
     cold = _time(full)
     warm = statistics.median(_time(full) for _ in range(REPEATS))
-    placements = sum(len(c.placements) for c in publish.load_all(root))
+    placements = sum(len(c.placements) for c in load_all(project))
     return {
-        "campaigns": len(publish.load_all(root)),
+        "campaigns": len(load_all(project)),
         "placements": placements,
         "plain_mkdocs_s": round(baseline, 3),
         "first_build_s": round(cold, 3),
@@ -123,7 +125,7 @@ def run() -> dict:
         tmp = Path(tmp)
         sample_root = _copy_project((tmp / "sample").resolve() if (tmp / "sample").mkdir() is None else tmp)
         sample = _measure(sample_root, tmp / "sample-out")
-        slug = publish.load_all(sample_root)[0].slug
+        slug = load_all(Project.at(sample_root))[0].slug
         weight = landing_weight(tmp / "sample-out" / "site", slug)
         (tmp / "fixture").mkdir()
         fixture_root = _copy_project(tmp / "fixture", campaigns=False)

@@ -1,1 +1,1 @@
-"""The ``cchcc`` command: check, build, serve and publish the CCHCC hub."""
+"""The ``cchcc`` command: the site (``cchcc.site``), the local stack (``cchcc.local``) and operations (``cchcc.ops``)."""

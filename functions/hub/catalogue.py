@@ -1,108 +1,96 @@
 """The campaign catalogue: titles of campaigns and names of placements, by id.
 
-``cchcc build`` writes ``build/campaigns.json`` from the validated campaign
-files (``cchcc.campaigns.catalogue``); ``functions/Makefile`` copies it into
-each Lambda artifact beside ``programme.yml``. Notifications use it to say
-"Lincoln Green health and care jobs (lincoln-green)" instead of only the id.
+``cchcc build`` writes ``build/campaigns.json`` from the validated campaign files with
+this model (:meth:`Catalogue.model_dump_json`); ``functions/Makefile`` copies it into each
+Lambda artifact beside ``programme.yml``. Notifications use it to say "Lincoln Green
+health and care jobs (lincoln-green)" instead of only the id.
 
 Shape (public information only, no personal data)::
 
     {"campaigns": {"<slug>": {"title": "..."}},
      "placements": {"<id>": {"name": "...", "location": "..." or null, "campaign": "<slug>"}}}
 
-A missing file at the default location is fine: notifications show ids. A file
-named by ``CCHCC_CAMPAIGNS_FILE`` that is missing, or any file that is not the
-shape above, raises :class:`hub.config.ConfigError` naming the file, so the
-function fails at cold start rather than sending odd messages.
+Without a file, notifications show ids. A file that is not this shape raises
+:class:`hub.config.ConfigError` naming the file and field, so a function fails at cold
+start rather than sending odd messages.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.config import ConfigError
+from hub.problems import Problem, from_validation_error
 
 CATALOGUE_FILE = "campaigns.json"
 
 
-@dataclass(frozen=True)
-class Catalogue:
-    campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
-    placements: dict[str, dict[str, Any]] = field(default_factory=dict)
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CampaignEntry(_Entry):
+    title: str = Field(min_length=1)
+
+
+class PlacementEntry(_Entry):
+    name: str = Field(min_length=1)
+    location: str | None = None
+    campaign: str = Field(min_length=1)
+
+
+class Catalogue(_Entry):
+    campaigns: dict[str, CampaignEntry]
+    placements: dict[str, PlacementEntry]
 
     def campaign_label(self, slug: str) -> str:
         """``Title (slug)``, or the slug as it is when the catalogue does not know it."""
         entry = self.campaigns.get(slug)
-        return f"{entry['title']} ({slug})" if entry else slug
+        return f"{entry.title} ({slug})" if entry else slug
 
     def placement_label(self, placement_id: str) -> str:
         """``Name (id), location``, or the id as it is when the catalogue does not know it."""
         entry = self.placements.get(placement_id)
         if not entry:
             return placement_id
-        label = f"{entry['name']} ({placement_id})"
-        return f"{label}, {entry['location']}" if entry.get("location") else label
+        label = f"{entry.name} ({placement_id})"
+        return f"{label}, {entry.location}" if entry.location else label
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write as JSON to ``path`` atomically (a reader never sees half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+        return path
 
 
-EMPTY = Catalogue()
+EMPTY = Catalogue(campaigns={}, placements={})
 
 
-def default_path() -> Path:
-    """``CCHCC_CAMPAIGNS_FILE``, else ``campaigns.json`` in the Lambda task root, else ``build/`` in the repo."""
-    env = os.environ.get("CCHCC_CAMPAIGNS_FILE")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / CATALOGUE_FILE, here.parent.parent / "build" / CATALOGUE_FILE):
-        if candidate.exists():
-            return candidate
-    return here.parent / CATALOGUE_FILE
-
-
-def _check(data: Any) -> list[tuple[str, str]]:
-    """Problems as (field, message); empty when the data has the catalogue's shape."""
-    if not isinstance(data, dict):
-        return [("(top level)", "expected an object with 'campaigns' and 'placements'")]
-    problems: list[tuple[str, str]] = []
-    required = {"campaigns": ("title",), "placements": ("name", "campaign")}
-    for section, names in required.items():
-        entries = data.get(section)
-        if not isinstance(entries, dict):
-            problems.append((section, "expected an object keyed by id"))
-            continue
-        for key, entry in entries.items():
-            if not isinstance(entry, dict):
-                problems.append((f"{section}.{key}", "expected an object"))
-                continue
-            for name in names:
-                if not isinstance(entry.get(name), str) or not entry[name]:
-                    problems.append((f"{section}.{key}.{name}", "missing or not text"))
-            if section == "placements" and not isinstance(entry.get("location"), (str, type(None))):
-                problems.append((f"{section}.{key}.location", "must be text or null"))
-    return problems
-
-
-def load_catalogue(path: str | os.PathLike[str] | None = None) -> Catalogue:
-    """Read the catalogue; an empty one when there is none at the default location."""
-    explicit = path is not None or bool(os.environ.get("CCHCC_CAMPAIGNS_FILE"))
-    file = Path(path) if path is not None else default_path()
+def load_catalogue(path: str | os.PathLike[str] | None, *, required: bool = False) -> Catalogue:
+    """Read the catalogue at ``path``; empty when there is none (unless ``required``)."""
+    if path is None:
+        return EMPTY
+    file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        if not explicit:
+        if not required:
             return EMPTY
-        raise ConfigError(file, [("(file)", "file not found (`cchcc build` writes it)")]) from exc
+        raise ConfigError([Problem(str(file), "(file)", "file not found (`cchcc build` writes it)")]) from exc
     except (UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(file, [("(file)", f"cannot be read ({type(exc).__name__})")]) from exc
+        raise ConfigError([Problem(str(file), "(file)", f"cannot be read ({type(exc).__name__})")]) from exc
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(file, [(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}")]) from exc
-    problems = _check(data)
-    if problems:
-        raise ConfigError(file, problems)
-    return Catalogue(campaigns=data["campaigns"], placements=data["placements"])
+        return Catalogue.model_validate_json(text)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if errors and errors[0]["type"] == "json_invalid":
+            raise ConfigError([Problem(str(file), "(file)", "not valid JSON")]) from exc
+        raise ConfigError(from_validation_error(exc, str(file))) from exc

@@ -1,8 +1,9 @@
 """Programme configuration: spokes, routing rules, retention and reporting settings.
 
-One YAML file (``programme.yml``) validated with pydantic. Every problem is
-reported with the file, the field and what is wrong, before anything is built,
-served or deployed.
+One YAML file (``programme.yml``) validated with pydantic. Every problem is reported
+with the file, the field and what is wrong (:mod:`hub.problems`), before anything is
+built, served or deployed. Which file to read is the caller's to say: the command line
+resolves it from the project (``cchcc.project``), the functions from their settings.
 """
 
 from __future__ import annotations
@@ -11,23 +12,19 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from hub import form, postcodes
-
-# Fields of a referral that a spoke may be configured to receive: every form field but consent.
-REFERRAL_FIELDS = tuple(name for name in form.FIELD_ORDER if name != "consent")
+from hub.problems import ProblemsError, read_yaml, validate_mapping
 
 def _check_email(value: str) -> str:
     local, _, domain = value.rpartition("@")
@@ -56,14 +53,8 @@ Email = Annotated[
 SpokeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 
 
-class ConfigError(Exception):
-    """The programme configuration is wrong. ``problems`` are (field, message) pairs."""
-
-    def __init__(self, path: str | os.PathLike[str], problems: list[tuple[str, str]]):
-        self.path = str(path)
-        self.problems = problems
-        lines = [f"{self.path}: {field}: {message}" for field, message in problems]
-        super().__init__("\n".join(lines))
+class ConfigError(ProblemsError):
+    """The programme configuration (or another file the functions read) is wrong."""
 
 
 class _Strict(BaseModel):
@@ -133,10 +124,10 @@ class Spoke(_Strict):
     @field_validator("receives")
     @classmethod
     def _known_fields(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in REFERRAL_FIELDS]
+        unknown = [v for v in value if v not in form.SHAREABLE]
         if unknown:
             raise ValueError(
-                f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(REFERRAL_FIELDS)}"
+                f"unknown field(s) {', '.join(unknown)}; choose from {', '.join(form.SHAREABLE)}"
             )
         if "email" not in value and "phone" not in value:
             raise ValueError("a spoke must receive at least one of email or phone to contact the person")
@@ -197,6 +188,13 @@ class Programme(_Strict):
     def spoke(self, spoke_id: str) -> Spoke | None:
         return next((s for s in self.spokes if s.id == spoke_id), None)
 
+    def spoke_name(self, spoke_id: str) -> str:
+        """A spoke's (or the triage's) name, or the id when it is neither."""
+        if spoke_id == self.triage.id:
+            return self.triage.name
+        spoke = self.spoke(spoke_id)
+        return spoke.name if spoke is not None else spoke_id
+
     @property
     def organisations(self) -> list[str]:
         """Partner organisations, in priority order, each once (for the privacy notice)."""
@@ -207,65 +205,14 @@ class Programme(_Strict):
         return seen
 
 
-def field_path(loc: tuple) -> str:
-    """('spokes', 1, 'email') -> 'spokes[1].email'."""
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        else:
-            parts.append(str(item))
-    return ".".join(parts) or "(top level)"
-
-
-def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    """Turn pydantic errors into (field path, plain message) pairs."""
-    problems = []
-    for err in exc.errors():
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling)"
-        elif err["type"] == "missing":
-            message = "is required but missing"
-        problems.append((field_path(tuple(err["loc"])), message))
-    return problems
-
-
-def load_yaml(path: Path) -> object:
-    """Read a YAML file, turning syntax errors into ConfigError with the line number."""
+def load_programme(path: str | os.PathLike[str]) -> Programme:
+    """Read and validate a programme file. Raises ConfigError listing every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(path, [("(file)", "file not found")]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, [("(file)", "is not UTF-8 text")]) from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, [(where, f"YAML syntax error: {problem}")]) from exc
-
-
-def default_path() -> Path:
-    """``CCHCC_PROGRAMME_FILE``, else ``programme.yml`` beside the Lambda code, else at the repo root."""
-    env = os.environ.get("CCHCC_PROGRAMME_FILE")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "programme.yml", here.parent.parent / "programme.yml"):
-        if candidate.exists():
-            return candidate
-    return here.parent.parent / "programme.yml"
-
-
-def load_programme(path: str | os.PathLike[str] | None = None) -> Programme:
-    file = Path(path) if path is not None else default_path()
-    data = load_yaml(file)
-    if not isinstance(data, dict):
-        raise ConfigError(file, [("(top level)", "expected a mapping of keys such as 'programme' and 'spokes'")])
-    try:
-        return Programme.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(file, validation_problems(exc)) from exc
+        data, tree = read_yaml(Path(path))
+        return validate_mapping(
+            Programme, data, str(path), tree=tree, what="a mapping of keys such as 'programme' and 'spokes'"
+        )
+    except ConfigError:
+        raise
+    except ProblemsError as exc:
+        raise ConfigError(exc.problems) from exc

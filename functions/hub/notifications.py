@@ -26,20 +26,8 @@ from typing import Any
 
 from hub import form
 from hub.catalogue import EMPTY, Catalogue
-from hub.config import REFERRAL_FIELDS, Programme, Webhook
-
-FIELD_LABELS = {
-    "name": "Name",
-    "email": "Email",
-    "phone": "Phone",
-    "postcode": "Postcode",
-    "age": "Age",
-    "interests": "Interested in",
-    "situation": "At the moment",
-    "support_needs": "Support needs",
-    "language": "Preferred language",
-}
-_CHOICES = {"interests": dict(form.INTERESTS), "situation": dict(form.SITUATIONS)}
+from hub.config import Programme, Webhook
+from hub.models import AssignmentRecord, Referral
 
 
 class NotificationError(Exception):
@@ -62,61 +50,60 @@ class Notification:
     webhook: Webhook | None = None
 
 
-def _display(name: str, value: Any) -> str:
-    if name in _CHOICES:
+def _display(field: form.Field, value: Any) -> str:
+    if field.choices:
         values = value if isinstance(value, list) else [value]
-        return ", ".join(_CHOICES[name].get(v, v) for v in values)
+        return ", ".join(field.choice_label(v) for v in values)
     return str(value)
 
 
 def build_notification(
-    referral: Mapping[str, Any],
-    assignment: Mapping[str, Any],
-    assignments: Sequence[Mapping[str, Any]],
+    referral: Referral,
+    assignment: AssignmentRecord,
+    assignments: Sequence[AssignmentRecord],
     programme: Programme,
     catalogue: Catalogue = EMPTY,
 ) -> Notification:
     """The message for one ``notify`` assignment of a stored referral.
 
-    The campaign and placement are named from ``catalogue`` with their ids in
-    brackets ("Local library (lg-library), Notice board"); ids it does not know
-    are shown as they are.
+    Only the fields the spoke ``receives`` (the hub's triage receives every field a spoke
+    may), labelled from :data:`hub.form.FIELDS`. The campaign and placement are named from
+    ``catalogue`` with their ids in brackets ("Local library (lg-library), Notice board");
+    ids it does not know are shown as they are.
     """
     from hub import render
 
-    spoke_id = assignment["spoke"]
+    spoke_id = assignment.spoke
     spoke = programme.spoke(spoke_id)
     if spoke is not None:
         recipient, to, receives, why, webhook = spoke.name, (str(spoke.email),), spoke.receives, spoke.why, spoke.webhook
     elif spoke_id == programme.triage.id:
-        recipient, to, receives, webhook = programme.triage.name, (str(programme.triage.email),), REFERRAL_FIELDS, None
+        recipient, to, receives, webhook = programme.triage.name, (str(programme.triage.email),), form.SHAREABLE, None
         why = "matched no partner's rules, so the hub needs to decide who can help"
     else:
         raise NotificationError(f"spoke {spoke_id} is not in the programme configuration")
 
-    others = [
-        a for a in sorted(assignments, key=lambda a: a.get("priority", 0)) if a["spoke"] != spoke_id
-    ]
     also_eligible = [
-        {"id": a["spoke"], "name": (programme.spoke(a["spoke"]).name if programme.spoke(a["spoke"]) else a["spoke"]),
-         "role": a["role"], "reason": a["reason"]}
-        for a in others
+        {"id": a.spoke, "name": programme.spoke_name(a.spoke), "role": a.role, "reason": a.reason}
+        for a in assignments
+        if a.spoke != spoke_id
     ]
+    answers = referral.model_dump()
     fields = [
-        {"name": name, "label": FIELD_LABELS[name], "value": _display(name, referral[name])}
-        for name in REFERRAL_FIELDS
-        if name in receives and referral.get(name) not in (None, "", [])
+        {"name": f.name, "label": f.short_label, "value": _display(f, answers[f.name])}
+        for f in form.FIELDS
+        if f.name in receives and answers.get(f.name) not in (None, "", [])
     ]
-    reference = referral["reference"]
+    reference = referral.reference
     context = {
         "programme": programme.programme,
         "reference": reference,
         "recipient": recipient,
-        "campaign": catalogue.campaign_label(referral["campaign"]) if referral.get("campaign") else "not recorded",
-        "source": catalogue.placement_label(referral["source"]) if referral.get("source") else "not recorded",
-        "received": referral["created_at"],
-        "rule": assignment["rule"],
-        "reason": assignment["reason"],
+        "campaign": catalogue.campaign_label(referral.campaign) if referral.campaign else "not recorded",
+        "source": catalogue.placement_label(referral.source) if referral.source else "not recorded",
+        "received": referral.received,
+        "rule": assignment.rule,
+        "reason": assignment.reason,
         "why": why,
         "also_eligible": also_eligible,
         "fields": fields,
@@ -124,14 +111,14 @@ def build_notification(
     payload = {
         "reference": reference,
         "spoke": spoke_id,
-        "role": assignment["role"],
-        "campaign": referral.get("campaign"),
-        "source": referral.get("source"),
-        "received": referral["created_at"],
-        "rule": assignment["rule"],
-        "reason": assignment["reason"],
+        "role": assignment.role,
+        "campaign": referral.campaign,
+        "source": referral.source,
+        "received": referral.received,
+        "rule": assignment.rule,
+        "reason": assignment.reason,
         "also_eligible": [a["id"] for a in also_eligible],
-        "fields": {f["name"]: referral[f["name"]] for f in fields},
+        "fields": {f["name"]: answers[f["name"]] for f in fields},
     }
     return Notification(
         reference=reference,

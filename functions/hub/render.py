@@ -1,17 +1,24 @@
-"""Jinja2 rendering shared by the site build and the functions (autoescaped)."""
+"""Jinja2 rendering shared by the site build and the functions (autoescaped).
+
+The referral form is one template (``templates/form.html``) drawn from the field table
+(:mod:`hub.form`), used by the site build and by the intake function's 422 page alike.
+"""
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from hub import form
 
+if TYPE_CHECKING:
+    from hub.config import Programme
+
 TEMPLATES = Path(__file__).parent / "templates"
+FORM_TITLE = "Sign up to hear about health and care jobs"
 
 
 @lru_cache(maxsize=1)
@@ -20,12 +27,14 @@ def environment() -> Environment:
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True),
         undefined=StrictUndefined,
-        trim_blocks=False,
-        lstrip_blocks=False,
         keep_trailing_newline=True,
     )
-    env.globals["choices"] = form
+    env.globals["form"] = form
     return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
 
 
 def render_form(
@@ -37,15 +46,26 @@ def render_form(
     source: str = "",
 ) -> str:
     """The referral form (error summary + form), identical wherever it is used."""
-    return environment().get_template("form.html").render(
-        action=action, values=values or {}, errors=errors or {}, campaign=campaign, source=source
+    return render("form.html", action=action, values=values or {}, errors=errors or {}, campaign=campaign, source=source)
+
+
+def _page(programme: Programme | None, **context: Any) -> str:
+    return render(
+        "error_page.html",
+        site_name=programme.programme.short_name if programme else "CCHCC",
+        programme_name=programme.programme.name if programme else "",
+        **context,
     )
 
 
-def form_rules_json() -> str:
-    """Rules for the browser-side checks, safe to embed in a <script type="application/json">."""
-    return json.dumps(form.browser_rules(), separators=(",", ":")).replace("</", "<\\/")
+def form_page(programme: Programme, values: dict[str, Any], errors: dict[str, str]) -> str:
+    """The whole page a browser without JavaScript gets back: the form with its errors, answers kept."""
+    form_html = render_form(
+        values=values, errors=errors, campaign=values.get("campaign") or "", source=values.get("source") or ""
+    )
+    return _page(programme, title=FORM_TITLE, message=None, form_html=form_html)
 
 
-def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context)
+def problem_page(programme: Programme | None, title: str, message: str) -> str:
+    """A short page saying what went wrong and what to do (413, 503...)."""
+    return _page(programme, title=title, message=message, form_html=None)

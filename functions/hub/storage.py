@@ -1,4 +1,4 @@
-"""The referrals table: one DynamoDB table, single-table design.
+"""The referrals table: one DynamoDB table, single-table design. Only this module talks to it.
 
 Items (``pk`` / ``sk``):
 
@@ -8,36 +8,45 @@ Items (``pk`` / ``sk``):
   seconds, from the programme's ``retention_days``; the table's TTL deletes it).
 - assignment: ``REF#<reference>`` / ``ASSIGN#<spoke>`` with ``role``
   (``notify`` or ``eligible``), ``rule``, ``reason``, per-channel notification
-  state and ``notified_at``; ``gsi1pk = SPOKE#<spoke>``, ``gsi1sk =
-  <created_at>#<reference>`` so a spoke can list its referrals by date.
+  state (``<channel>_state``) and ``notified_at``; ``gsi1pk = SPOKE#<spoke>``,
+  ``gsi1sk = <created_at>#<reference>`` so a spoke can list its referrals by date.
 - event (append-only): ``REF#<reference>`` / ``EVENT#<iso timestamp>#<type>``
   (``received``, ``routed``, ``notified``, ``notify-failed`` …).
-- idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``.
+- idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
+  (:meth:`DynamoReferralStore.idempotency_layer`).
 
-Only this module talks to DynamoDB. Every AWS failure surfaces as a
-:class:`StoreError` subclass, chained to the botocore exception.
+The key schema below is this module's; ``infra/template.yaml`` must define the same
+(the infra tests compare the two). Methods take and return :mod:`hub.models` models.
+Every AWS failure surfaces as a :class:`StoreError` subclass, chained to the botocore
+exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.models import Assignment, Submission
+from hub.models import Assignment, AssignmentRecord, Event, Referral, Submission, iso
 from hub.references import new_reference
 
+# -- the key schema (infra/template.yaml's ReferralsTable defines the same) ----------------------
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+INDEXES = {"gsi1": ("gsi1pk", "gsi1sk")}  # index name -> (partition key, sort key)
+TTL_ATTRIBUTE = "expires_at"
+
+REFERRAL_PREFIX = "REF#"
 REFERRAL_SK = "REFERRAL"
 ASSIGN_PREFIX = "ASSIGN#"
 EVENT_PREFIX = "EVENT#"
-STATUS_RECEIVED = "received"
+SPOKE_PREFIX = "SPOKE#"
+IDEMPOTENCY_PK = "IDEMPOTENCY#intake"
 STATUS_ROUTED = "routed"
-
-# Attributes that belong to the store, not to what the person submitted.
-_BOOKKEEPING = {"pk", "sk", "gsi1pk", "gsi1sk", "type", "expires_at"}
+CHANNEL_STATE = "_state"  # "<channel>_state" on an assignment
 
 
 class StoreError(Exception):
@@ -53,16 +62,23 @@ class ReferenceCollisionError(StoreError):
 
 
 def pk(reference: str) -> str:
-    return f"REF#{reference}"
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with milliseconds and a ``Z``: sorts as text in time order."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{REFERRAL_PREFIX}{reference}"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_referral_reference(event_name: str, keys: Mapping[str, Any]) -> str | None:
+    """The reference when a stream record is the INSERT of a referral item, else None.
+
+    The one definition of "a new referral" in the code; the router's stream filter in
+    ``infra/template.yaml`` says the same to Lambda (tests run both on the same records).
+    """
+    key, sort_key = keys.get(PARTITION_KEY), keys.get(SORT_KEY)
+    if event_name != "INSERT" or sort_key != REFERRAL_SK or not isinstance(key, str):
+        return None
+    return key.removeprefix(REFERRAL_PREFIX) if key.startswith(REFERRAL_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,7 @@ _serializer = None
 _deserializer = None
 
 
-def _ser():
+def _codec():
     global _serializer, _deserializer
     if _serializer is None:
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -85,21 +101,33 @@ def _ser():
     return _serializer, _deserializer
 
 
-def to_item(data: dict[str, Any]) -> dict[str, Any]:
-    serializer, _ = _ser()
+def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    serializer, _ = _codec()
     return {k: serializer.serialize(v) for k, v in data.items() if v is not None}
 
 
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    _, deserializer = _ser()
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    _, deserializer = _codec()
     out = {k: deserializer.deserialize(v) for k, v in item.items()}
     # Numbers come back as Decimal; everything we store is a whole number.
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in out.items()}
 
 
-def submitted_fields(referral: dict[str, Any]) -> dict[str, Any]:
-    """A stored referral without the store's bookkeeping attributes."""
-    return {k: v for k, v in referral.items() if k not in _BOOKKEEPING}
+def _referral(data: Mapping[str, Any]) -> Referral:
+    return Referral.model_validate(data)
+
+
+def _assignment(data: Mapping[str, Any]) -> AssignmentRecord:
+    channels = {k.removesuffix(CHANNEL_STATE): v for k, v in data.items() if k.endswith(CHANNEL_STATE)}
+    return AssignmentRecord.model_validate({**data, "channels": channels})
+
+
+_EVENT_KEYS = {PARTITION_KEY, SORT_KEY, "type", "event", "reference", "at", TTL_ATTRIBUTE}
+
+
+def _event(data: Mapping[str, Any]) -> Event:
+    detail = {k: v for k, v in data.items() if k not in _EVENT_KEYS}
+    return Event(reference=data["reference"], type=data["event"], at=data["at"], detail=detail)
 
 
 class DynamoReferralStore:
@@ -137,19 +165,56 @@ class DynamoReferralStore:
         except BotoCoreError as exc:
             raise StoreUnavailableError(f"{operation} failed ({type(exc).__name__})") from exc
 
-    def _put_new(self, item: dict[str, Any]) -> bool:
-        """Write an item that must not exist yet; False if it already does."""
+    def _conditional(self, operation: str, **kwargs: Any) -> bool:
+        """A conditional write; False (nothing changed) when its condition does not hold."""
         try:
-            self._call("put_item", Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+            self._call(operation, **kwargs)
         except ClientError as exc:
-            if self._conditional_failed(exc):
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise
+            raise  # pragma: no cover (_call converts every other ClientError)
         return True
 
-    @staticmethod
-    def _conditional_failed(exc: ClientError) -> bool:
-        return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    def _put_new(self, item: Mapping[str, Any]) -> bool:
+        """Write an item that must not exist yet; False if it already does."""
+        return self._conditional("put_item", Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def _get(self, key: Mapping[str, str]) -> dict[str, Any] | None:
+        item = self._call("get_item", Key=to_item(key), ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            response = self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _items(self, reference: str, prefix: str) -> Iterator[dict[str, Any]]:
+        return self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": pk(reference), ":prefix": prefix}),
+            ConsistentRead=True,
+        )
+
+    def _assignment_key(self, reference: str, spoke: str) -> dict[str, str]:
+        return {PARTITION_KEY: pk(reference), SORT_KEY: f"{ASSIGN_PREFIX}{spoke}"}
+
+    def idempotency_layer(self):
+        """Powertools' idempotency records in this table (one layer per config: a layer keeps
+        the expiry of the first config it sees)."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.table_name,
+            key_attr=PARTITION_KEY,
+            sort_key_attr=SORT_KEY,
+            static_pk_value=IDEMPOTENCY_PK,
+            expiry_attr=TTL_ATTRIBUTE,
+            boto3_client=self.client,
+        )
 
     # -- referrals ------------------------------------------------------------------------
 
@@ -161,71 +226,51 @@ class DynamoReferralStore:
         now: datetime | None = None,
         reference_factory: Callable[[], str] | None = None,
         attempts: int = 5,
-    ) -> dict[str, Any]:
-        """Store a new referral with ONE conditional write; returns the stored item.
+    ) -> Referral:
+        """Store a new referral with ONE conditional write; returns it.
 
-        A reference that is already taken (astronomically rare) is replaced by
-        a fresh one and the write retried; nothing else is written.
+        A reference that is already taken (astronomically rare) is replaced by a fresh
+        one and the write retried; nothing else is written.
         """
         now = now or utcnow()
         reference_factory = reference_factory or new_reference
-        fields = submission.model_dump()
-        fields.pop("consent", None)
         for _ in range(attempts):
-            reference = reference_factory()
+            referral = Referral(
+                **submission.model_dump(),
+                reference=reference_factory(),
+                created_at=now,
+                expires_at=int((now + timedelta(days=retention_days)).timestamp()),
+            )
             item = {
-                **fields,
-                "consent": True,
-                "pk": pk(reference),
-                "sk": REFERRAL_SK,
+                **referral.model_dump(mode="json"),
+                PARTITION_KEY: pk(referral.reference),
+                SORT_KEY: REFERRAL_SK,
                 "type": "referral",
-                "reference": reference,
-                "created_at": iso(now),
-                "status": STATUS_RECEIVED,
-                "expires_at": int((now + timedelta(days=retention_days)).timestamp()),
             }
-            try:
-                self._call(
-                    "put_item",
-                    Item=to_item(item),
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
-            except ClientError as exc:
-                if self._conditional_failed(exc):
-                    continue
-                raise  # pragma: no cover (_call converts every other ClientError)
-            return {k: v for k, v in item.items() if v is not None}
+            if self._put_new(item):
+                return referral
         raise ReferenceCollisionError(f"no free reference after {attempts} attempts")
 
-    def get_referral(self, reference: str) -> dict[str, Any] | None:
-        response = self._call(
-            "get_item", Key=to_item({"pk": pk(reference), "sk": REFERRAL_SK}), ConsistentRead=True
-        )
-        item = response.get("Item")
-        return from_item(item) if item else None
+    def get_referral(self, reference: str) -> Referral | None:
+        data = self._get({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK})
+        return _referral(data) if data else None
 
     def mark_routed(self, reference: str, now: datetime | None = None) -> bool:
         """Set status ``routed``. False if it already was (or the referral is gone)."""
-        try:
-            self._call(
-                "update_item",
-                Key=to_item({"pk": pk(reference), "sk": REFERRAL_SK}),
-                UpdateExpression="SET #s = :routed, routed_at = :at",
-                ConditionExpression="attribute_exists(pk) AND #s <> :routed",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=to_item({":routed": STATUS_ROUTED, ":at": iso(now or utcnow())}),
-            )
-        except ClientError as exc:
-            if self._conditional_failed(exc):
-                return False
-            raise  # pragma: no cover
-        return True
+        return self._conditional(
+            "update_item",
+            Key=to_item({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK}),
+            UpdateExpression="SET #s = :routed, routed_at = :at",
+            ConditionExpression="attribute_exists(pk) AND #s <> :routed",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_item({":routed": STATUS_ROUTED, ":at": iso(now or utcnow())}),
+        )
 
     def list_unrouted(self) -> list[str]:
-        """References of referrals whose routing has not completed (for redrive).
+        """References of referrals whose routing has not completed (for redrive), oldest first.
 
-        A filtered scan: fine for the volumes this programme sees (hundreds a
-        year); a sparse GSI would be the next step if that changed.
+        A filtered scan: fine for the volumes this programme sees (hundreds a year); a
+        sparse index would be the next step if that changed.
         """
         kwargs: dict[str, Any] = {
             "FilterExpression": "sk = :ref AND #s <> :routed",
@@ -243,49 +288,40 @@ class DynamoReferralStore:
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        references = [ref for _, ref in sorted(found)]
-        return references
+        return [reference for _, reference in sorted(found)]
 
     # -- assignments ----------------------------------------------------------------------
 
-    def put_assignment(self, referral: dict[str, Any], assignment: Assignment) -> bool:
+    def put_assignment(self, referral: Referral, assignment: Assignment) -> bool:
         """Record an assignment once. False if it was already recorded (kept as it was)."""
-        reference = referral["reference"]
+        index_pk, index_sk = INDEXES["gsi1"]
         item = {
-            "pk": pk(reference),
-            "sk": f"{ASSIGN_PREFIX}{assignment.spoke}",
+            **self._assignment_key(referral.reference, assignment.spoke),
             "type": "assignment",
-            "reference": reference,
-            "spoke": assignment.spoke,
-            "role": assignment.role,
-            "rule": assignment.rule,
-            "reason": assignment.reason,
-            "priority": assignment.priority,
-            "created_at": referral["created_at"],
-            "gsi1pk": f"SPOKE#{assignment.spoke}",
-            "gsi1sk": f"{referral['created_at']}#{reference}",
-            "expires_at": referral.get("expires_at"),
+            "reference": referral.reference,
+            **assignment.model_dump(),
+            "created_at": referral.received,
+            index_pk: f"{SPOKE_PREFIX}{assignment.spoke}",
+            index_sk: f"{referral.received}#{referral.reference}",
+            TTL_ATTRIBUTE: referral.expires_at,
         }
         return self._put_new(item)
 
-    def get_assignments(self, reference: str) -> list[dict[str, Any]]:
-        return [
-            from_item(item)
-            for item in self._query(
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues=to_item({":pk": pk(reference), ":prefix": ASSIGN_PREFIX}),
-                ConsistentRead=True,
-            )
-        ]
+    def get_assignments(self, reference: str) -> list[AssignmentRecord]:
+        """A referral's assignments, highest priority first."""
+        records = [_assignment(data) for data in self._items(reference, ASSIGN_PREFIX)]
+        return sorted(records, key=lambda a: (a.priority, a.spoke))
 
-    def list_for_spoke(self, spoke: str) -> list[dict[str, Any]]:
+    def list_for_spoke(self, spoke: str) -> list[AssignmentRecord]:
         """A spoke's assignments, oldest first (the ``gsi1`` index)."""
+        index_pk, _ = INDEXES["gsi1"]
         return [
-            from_item(item)
-            for item in self._query(
+            _assignment(data)
+            for data in self._query(
                 IndexName="gsi1",
-                KeyConditionExpression="gsi1pk = :spoke",
-                ExpressionAttributeValues=to_item({":spoke": f"SPOKE#{spoke}"}),
+                KeyConditionExpression="#pk = :spoke",
+                ExpressionAttributeNames={"#pk": index_pk},
+                ExpressionAttributeValues=to_item({":spoke": f"{SPOKE_PREFIX}{spoke}"}),
             )
         ]
 
@@ -294,68 +330,54 @@ class DynamoReferralStore:
     ) -> Claim:
         """Take the right to send ``channel`` for (reference, spoke), as a conditional state transition.
 
-        Succeeds when the channel was never tried, last failed, or a previous
-        attempt's lease has run out (that attempt crashed). Returns ``sent`` if
-        it was already sent and ``busy`` while another attempt holds the lease.
+        Succeeds when the channel was never tried, last failed, or a previous attempt's
+        lease has run out (that attempt crashed). Returns ``sent`` if it was already sent
+        and ``busy`` while another attempt holds the lease.
         """
         now = now or utcnow()
-        state, at = f"{channel}_state", f"{channel}_claimed_at"
-        try:
-            self._call(
-                "update_item",
-                Key=to_item({"pk": pk(reference), "sk": f"{ASSIGN_PREFIX}{spoke}"}),
-                UpdateExpression="SET #state = :sending, #at = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :failed "
-                    "OR (#state = :sending AND #at < :stale))"
-                ),
-                ExpressionAttributeNames={"#state": state, "#at": at},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":sending": "sending",
-                        ":failed": "failed",
-                        ":now": iso(now),
-                        ":stale": iso(now - timedelta(seconds=lease_seconds)),
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if not self._conditional_failed(exc):
-                raise  # pragma: no cover
-            current = self._get_assignment(reference, spoke) or {}
-            return Claim("sent" if current.get(state) == "sent" else "busy")
-        return Claim("claimed")
+        claimed = self._conditional(
+            "update_item",
+            Key=to_item(self._assignment_key(reference, spoke)),
+            UpdateExpression="SET #state = :sending, #at = :now",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :failed "
+                "OR (#state = :sending AND #at < :stale))"
+            ),
+            ExpressionAttributeNames={"#state": f"{channel}{CHANNEL_STATE}", "#at": f"{channel}_claimed_at"},
+            ExpressionAttributeValues=to_item(
+                {
+                    ":sending": "sending",
+                    ":failed": "failed",
+                    ":now": iso(now),
+                    ":stale": iso(now - timedelta(seconds=lease_seconds)),
+                }
+            ),
+        )
+        if claimed:
+            return Claim("claimed")
+        current = self._get(self._assignment_key(reference, spoke)) or {}
+        return Claim("sent" if current.get(f"{channel}{CHANNEL_STATE}") == "sent" else "busy")
 
     def finish_notification(
         self, reference: str, spoke: str, channel: str, *, ok: bool, now: datetime | None = None
     ) -> None:
         """Record the outcome of a claimed send (``sent`` or ``failed``)."""
-        now = now or utcnow()
-        names = {"#state": f"{channel}_state", "#at": f"{channel}_{'sent' if ok else 'failed'}_at"}
+        names = {"#state": f"{channel}{CHANNEL_STATE}", "#at": f"{channel}_{'sent' if ok else 'failed'}_at"}
         self._call(
             "update_item",
-            Key=to_item({"pk": pk(reference), "sk": f"{ASSIGN_PREFIX}{spoke}"}),
+            Key=to_item(self._assignment_key(reference, spoke)),
             UpdateExpression="SET #state = :state, #at = :now",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_item({":state": "sent" if ok else "failed", ":now": iso(now)}),
+            ExpressionAttributeValues=to_item({":state": "sent" if ok else "failed", ":now": iso(now or utcnow())}),
         )
 
     def mark_assignment_notified(self, reference: str, spoke: str, now: datetime | None = None) -> None:
         self._call(
             "update_item",
-            Key=to_item({"pk": pk(reference), "sk": f"{ASSIGN_PREFIX}{spoke}"}),
+            Key=to_item(self._assignment_key(reference, spoke)),
             UpdateExpression="SET notified_at = if_not_exists(notified_at, :now)",
             ExpressionAttributeValues=to_item({":now": iso(now or utcnow())}),
         )
-
-    def _get_assignment(self, reference: str, spoke: str) -> dict[str, Any] | None:
-        response = self._call(
-            "get_item",
-            Key=to_item({"pk": pk(reference), "sk": f"{ASSIGN_PREFIX}{spoke}"}),
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        return from_item(item) if item else None
 
     # -- events ---------------------------------------------------------------------------
 
@@ -365,7 +387,7 @@ class DynamoReferralStore:
         event_type: str,
         *,
         at: datetime | str | None = None,
-        detail: dict[str, Any] | None = None,
+        detail: Mapping[str, Any] | None = None,
         expires_at: int | None = None,
         qualifier: str | None = None,
     ) -> bool:
@@ -374,32 +396,21 @@ class DynamoReferralStore:
         ``qualifier`` (e.g. ``cchcc/email``) keeps same-millisecond events apart.
         """
         stamp = at if isinstance(at, str) else iso(at or utcnow())
+        clash = _EVENT_KEYS & set(detail or {})
+        if clash:
+            raise ValueError(f"event detail may not use {', '.join(sorted(clash))}")
         item = {
-            "pk": pk(reference),
-            "sk": f"{EVENT_PREFIX}{stamp}#{event_type}" + (f"#{qualifier}" if qualifier else ""),
+            PARTITION_KEY: pk(reference),
+            SORT_KEY: f"{EVENT_PREFIX}{stamp}#{event_type}" + (f"#{qualifier}" if qualifier else ""),
             "type": "event",
             "event": event_type,
             "reference": reference,
             "at": stamp,
-            "expires_at": expires_at,
+            TTL_ATTRIBUTE: expires_at,
             **(detail or {}),
         }
         return self._put_new(item)
 
-    def events(self, reference: str) -> list[dict[str, Any]]:
-        return [
-            from_item(item)
-            for item in self._query(
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues=to_item({":pk": pk(reference), ":prefix": EVENT_PREFIX}),
-                ConsistentRead=True,
-            )
-        ]
-
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            response = self._call("query", **kwargs)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def events(self, reference: str) -> list[Event]:
+        """A referral's events, oldest first."""
+        return [_event(data) for data in self._items(reference, EVENT_PREFIX)]

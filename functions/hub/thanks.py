@@ -12,11 +12,11 @@ box with the reference in it; every other byte of the page (its inline scripts,
 whose hashes the Content-Security-Policy lists, included) stays as built. Only a
 string that is a valid reference is ever put in, and it is HTML-escaped.
 
-The page is ``thanks.html`` in the Lambda task root (``functions/Makefile``
-copies ``build/site/thanks/index.html`` there), or the file named by
-``CCHCC_THANKS_PAGE``, or the repository's build. When there is none, or it has
-no reference box, :func:`fallback_page` renders a short page that still shows the
-reference and what happens next: this never fails a request.
+The page is ``settings.thanks_page``: ``thanks.html`` in the Lambda task root
+(``functions/Makefile`` copies ``build/site/thanks/index.html`` there), or the file
+the local stack names. When there is none, or it has no reference box,
+:func:`fallback_page` renders a short page that still shows the reference and what
+happens next: this never fails a request.
 """
 
 from __future__ import annotations
@@ -32,24 +32,11 @@ from hub.config import Programme
 
 log = logging.getLogger(__name__)
 
-THANKS_FILE = "thanks.html"
 START = "<!--cchcc:reference-->"
 END = "<!--/cchcc:reference-->"
 MISSING = "We cannot show your reference on this page. If the form did not show an error, we have your details."
 PATTERN = f"^[{references.ALPHABET}]{{4}}-[{references.ALPHABET}]{{4}}$"  # for cchcc.js (data-pattern)
 _MAX_REF_INPUT = 32  # a reference typed with spaces is 11 characters; anything much longer is not one
-
-
-def default_path() -> Path:
-    """``CCHCC_THANKS_PAGE``, else ``thanks.html`` in the Lambda task root, else the repository's build."""
-    env = os.environ.get("CCHCC_THANKS_PAGE")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / THANKS_FILE, here.parent.parent / "build" / "site" / "thanks" / "index.html"):
-        if candidate.exists():
-            return candidate
-    return here.parent / THANKS_FILE
 
 
 def valid_reference(raw: str | None) -> str | None:
@@ -114,9 +101,9 @@ class Shown:
 class ThanksPage:
     """The built thanks page, read once and again only when the file changes (the local stack rebuilds)."""
 
-    def __init__(self, programme: Programme, path: str | os.PathLike[str] | None = None):
+    def __init__(self, programme: Programme, path: str | os.PathLike[str]):
         self.programme = programme
-        self.path = Path(path) if path is not None else default_path()
+        self.path = Path(path)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._page: str | None = None

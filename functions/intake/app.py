@@ -1,8 +1,10 @@
 """Intake Lambda: ``POST /api/referrals`` and ``GET /thanks/`` (API Gateway HTTP API v2).
 
-Thin: Powertools resolver, logger and metrics, one call into ``hub.intake``.
-Settings and the programme configuration are loaded at cold start, so a bad
-environment or config fails here, naming the variable or the file and field.
+Thin: Powertools resolver, logger and metrics; each route decodes the request
+(:mod:`intake.web`) and makes one call into ``hub``. Errors become HTTP in the exception
+handlers below and nowhere else. Settings and the programme configuration are loaded at
+cold start, so a bad environment or config fails here, naming the variable or the file
+and field.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from hub.config import load_programme
-from hub.intake import HttpReply, HttpRequest, IntakeService, RequestRejectedError, reply_for_error
+from hub.intake import Intake
 from hub.settings import load_settings
 from hub.storage import DynamoReferralStore, StoreUnavailableError
 from hub.thanks import ThanksPage
+from intake import web
 
 settings = load_settings()
 programme = load_programme(settings.programme_file)
@@ -32,27 +35,22 @@ metrics = Metrics(namespace="CCHCC", service="intake")
 app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin=settings.site_origin, allow_headers=["Content-Type"], max_age=600)
 )
-store = DynamoReferralStore(settings.table_name)
-service = IntakeService(store, programme, settings)
-thanks_page = ThanksPage(programme)  # read on first use: the built page with the reference box
+intake = Intake(DynamoReferralStore(settings.table_name), programme, settings)
+thanks_page = ThanksPage(programme, settings.thanks_page)  # read on first use: the built page with the reference box
 
 
-def _request() -> HttpRequest:
-    event = app.current_event
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    return HttpRequest(headers=headers, body=event.body, is_base64=bool(event.is_base64_encoded))
-
-
-def _response(reply: HttpReply) -> Response:
-    return Response(status_code=reply.status, content_type=reply.content_type, body=reply.body, headers=reply.headers)
+def _headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
 
 
 @app.post("/api/referrals")
 def create_referral() -> Response:
-    service.register_context(app.lambda_context)
-    outcome, reply = service.submit(_request())
+    event = app.current_event
+    request = web.submitted(_headers(), event.body, bool(event.is_base64_encoded), settings.site_origin)
+    intake.register_context(app.lambda_context)
+    outcome = intake.submit(request.fields)
     metrics.add_metric(name=f"Submission_{outcome.kind}", unit=MetricUnit.Count, value=1)
-    return _response(reply)
+    return web.answer(outcome, request.wants_html, programme)
 
 
 @app.get("/thanks/")
@@ -60,25 +58,29 @@ def thanks() -> Response:
     """The thanks page showing ``?ref=`` when it is a valid reference (never logs the query string)."""
     shown = thanks_page.show(app.current_event.get_query_string_value("ref"))
     metrics.add_metric(name=f"ThanksPage_{shown.kind}", unit=MetricUnit.Count, value=1)
-    return Response(
-        status_code=200, content_type="text/html; charset=utf-8", body=shown.html, headers={"Cache-Control": "no-store"}
-    )
+    return Response(200, web.HTML, shown.html, {"Cache-Control": "no-store"})
+
+
+@app.exception_handler(web.RequestRejectedError)
+def request_rejected(exc: web.RequestRejectedError) -> Response:
+    logger.info("request rejected", status=exc.status)
+    metrics.add_metric(name=f"Rejected_{exc.status}", unit=MetricUnit.Count, value=1)
+    return web.rejected(exc, web.wants_html(_headers()), programme)
+
+
+@app.exception_handler(StoreUnavailableError)
+def store_unavailable(exc: StoreUnavailableError) -> Response:
+    logger.warning("store unavailable", error=type(exc.__cause__ or exc).__name__)
+    metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
+    return web.store_unavailable(web.wants_html(_headers()), programme)
 
 
 @app.exception_handler(Exception)
-def handle_error(exc: Exception) -> Response:
-    """The one place errors become HTTP: 400/413/415 for the request, 503 for the store, else 500."""
-    if isinstance(exc, RequestRejectedError):
-        logger.info("request rejected", status=exc.status)
-        metrics.add_metric(name=f"Rejected_{exc.status}", unit=MetricUnit.Count, value=1)
-    elif isinstance(exc, StoreUnavailableError):
-        logger.warning("store unavailable", error=type(exc.__cause__ or exc).__name__)
-        metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
-    else:
-        # Frames only: exception messages (e.g. pydantic's) can quote what the visitor sent.
-        logger.error("unexpected error", error=type(exc).__name__, frames=traceback.format_tb(exc.__traceback__))
-        metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
-    return _response(reply_for_error(exc, _request(), programme))
+def unexpected(exc: Exception) -> Response:
+    # Frames only: exception messages (e.g. pydantic's) can quote what the visitor sent.
+    logger.error("unexpected error", error=type(exc).__name__, frames=traceback.format_tb(exc.__traceback__))
+    metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
+    return web.unexpected(web.wants_html(_headers()), programme)
 
 
 @logger.inject_lambda_context(log_event=False)

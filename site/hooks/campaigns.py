@@ -1,8 +1,10 @@
-"""MkDocs hook: campaign pages, redirects, QR codes and posters. Owned by the campaigns work.
+"""MkDocs hook: campaign pages, redirects, QR codes and posters.
 
-Thin on purpose: all the work is in ``cchcc.publish`` (plain Python). This file only
-turns its outputs into MkDocs files. Anything wrong stops the build with the file,
-the field and the reason, before the site folder is touched.
+Thin on purpose: the work is in ``cchcc.site`` (plain Python). This file only turns its
+outputs into MkDocs files. What it needs comes from the build's context in the MkDocs
+config (``cchcc.site.build.context_for``); what it keeps between events goes there too.
+Anything wrong stops the build with the file, the field and the reason, before the site
+folder is touched.
 """
 
 from __future__ import annotations
@@ -10,31 +12,48 @@ from __future__ import annotations
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, InclusionLevel
 
-from cchcc import publish
+from cchcc.site import campaign_pages, printing
+from cchcc.site.build import PublishError, context_for, site_url_of
 
-_state: publish.State | None = None
+KEY = "campaigns"
 
 
 def on_config(config, **kwargs):
-    global _state
     try:
-        _state = publish.prepare(config)
-    except publish.PublishError as exc:
+        context = context_for(config)
+        site_url = site_url_of(config)
+    except PublishError as exc:
         raise PluginError(f"campaigns:\n{exc}") from exc
+    context.hooks[KEY] = printing.Batch(
+        site_url=site_url,
+        site_name=config.site_name,
+        partners=tuple(context.programme.organisations),
+        cache_dir=context.cache_dir,
+    )
     return config
 
 
 def on_pre_build(config, **kwargs):
-    assert _state is not None
+    context = context_for(config)
+    batch = context.hooks[KEY]
     try:
-        publish.generate(_state)
+        files, made = printing.generate(batch, context.campaigns)
     except Exception as exc:  # WeasyPrint, disk: say which step failed
         raise PluginError(f"campaigns: could not make QR codes and posters: {exc}") from exc
+    context.made.update(made)
+    context.hooks[KEY] = campaign_pages.CampaignPages(
+        site_url=batch.site_url,
+        site_name=batch.site_name,
+        programme=context.programme,
+        campaigns=context.campaigns,
+        today=context.today,
+        files=files,
+    )
 
 
 def on_files(files, config, **kwargs):
-    assert _state is not None
-    for out in publish.outputs(_state):
+    pages = context_for(config).hooks[KEY]
+    for out in campaign_pages.outputs(pages):
         if files.get_file_from_path(out.path) is not None:
             raise PluginError(f"campaigns: {out.path} is generated from campaigns/ but site/docs already has it")
         # Landing pages and print packs are reached by QR code, not from the menu.
@@ -43,15 +62,13 @@ def on_files(files, config, **kwargs):
             files.append(File.generated(config, out.path, content=out.content, inclusion=inclusion))
         else:
             files.append(File.generated(config, out.path, abs_src_path=str(out.source), inclusion=inclusion))
-    problems = publish.check_site_paths(_state, {f.url for f in files})
+    problems = campaign_pages.check_site_paths(pages, {f.url for f in files})
     if problems:
-        raise PluginError("campaigns:\n" + "\n".join(problems))
+        raise PluginError("campaigns:\n" + "\n".join(str(p) for p in problems))
     return files
 
 
 def on_serve(server, config, builder, **kwargs):
     # `mkdocs serve` rebuilds when a campaign changes, not only when site/docs does.
-    from pathlib import Path
-
-    server.watch(str(Path(config.config_file_path).resolve().parent / "campaigns"))
+    server.watch(str(context_for(config).project.campaigns_dir))
     return server

@@ -1,7 +1,8 @@
-"""MkDocs hook: page shortcodes (form, pay, partners). Owned by the site content work.
+"""MkDocs hook: page shortcodes (form, pay, partners).
 
-Thin on purpose: the shortcodes live in ``cchcc.pages`` (plain Python). This file
-only loads the data once per build and hands each page's Markdown and HTML to it.
+Thin on purpose: the shortcodes live in ``cchcc.site.pages`` (plain Python). This file
+hands each page's Markdown and HTML to them, with the data from the build's context in the
+MkDocs config (``cchcc.site.build.context_for``).
 """
 
 from __future__ import annotations
@@ -10,21 +11,20 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from cchcc import pages
+from cchcc.site import pages
+from cchcc.site.build import PublishError, context_for
 
-_data: pages.SiteData | None = None
-_blocks: dict[str, dict[str, str]] = {}
+KEY = "pages"
 
 
 def on_config(config, **kwargs):
-    global _data
-    root = Path(config.config_file_path).resolve().parent
     try:
-        _data = pages.SiteData.load(root=root, api_url=config.extra.get("api_url"))
-    except Exception as exc:  # ConfigError / PagesError carry file, field and reason
+        context = context_for(config)
+        data = pages.SiteData(context.programme, context.pay, pages.check_api_url(config.extra.get("api_url") or pages.DEFAULT_API_URL))
+    except (PublishError, pages.PagesError) as exc:
         raise PluginError(f"site data: {exc}") from exc
-    _blocks.clear()
-    config.extra["cchcc"] = pages.template_context(_data)
+    context.hooks[KEY] = {"data": data, "blocks": {}}
+    config.extra["cchcc"] = pages.template_context(data)
     return config
 
 
@@ -36,18 +36,19 @@ def _source_name(config, page) -> str:
 
 
 def on_page_markdown(markdown, page, config, files, **kwargs):
-    assert _data is not None
+    state = context_for(config).hooks[KEY]
     try:
-        expanded = pages.expand(markdown, _data, page=_source_name(config, page))
+        expanded = pages.expand(markdown, state["data"], page=_source_name(config, page))
     except pages.PagesError as exc:
         raise PluginError(str(exc)) from exc
-    _blocks[page.file.src_uri] = expanded.blocks
+    state["blocks"][page.file.src_uri] = expanded.blocks
     return expanded.markdown
 
 
 def on_page_content(html, page, config, files, **kwargs):
+    state = context_for(config).hooks[KEY]
     try:
-        html = pages.finish(html, _blocks.pop(page.file.src_uri, {}))
+        html = pages.finish(html, state["blocks"].pop(page.file.src_uri, {}))
     except pages.PagesError as exc:
         raise PluginError(f"{page.file.src_uri}: {exc}") from exc
     if page.file.src_uri == "404.md":

@@ -41,12 +41,6 @@ START_TIMEOUT = 90  # seconds for `cchcc serve` to answer (moto start-up include
 # --------------------------------------------------------------------------- helpers
 
 
-def subcommand_help(sub: str) -> str:
-    """``cchcc <sub> --help`` output, or "" if the subcommand does not exist (yet)."""
-    proc = subprocess.run([CCHCC, sub, "--help"], capture_output=True, text=True, cwd=ROOT)
-    return proc.stdout if proc.returncode == 0 else ""
-
-
 def _wait_until_answering(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -71,17 +65,8 @@ def _wait_until_answering(url: str, proc: subprocess.Popen, log_path: Path, time
 @pytest.fixture(scope="session")
 def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built once per session into a temporary folder (never the working tree's build/)."""
-    build_help = subcommand_help("build")
-    if not build_help:
-        pytest.fail("`cchcc build` is missing: the publishing work (issue 3) provides it")
     out = tmp_path_factory.mktemp("site")
-    cmd = [CCHCC, "build"]
-    for option in ("--site-dir", "--out", "--output"):
-        if option in build_help:
-            cmd += [option, str(out)]
-            break
-    else:
-        pytest.fail(f"`cchcc build` has no option to build into a chosen folder:\n{build_help}")
+    cmd = [CCHCC, "build", "--site-dir", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     assert (out / "index.html").is_file(), f"`cchcc build` wrote no index.html into {out}"
@@ -136,16 +121,9 @@ class Hub:
 @pytest.fixture(scope="session")
 def hub(site_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """``cchcc serve`` on a free port, serving ``site_dir`` and the API on one origin."""
-    serve_help = subcommand_help("serve")
-    if not serve_help:
-        pytest.fail("`cchcc serve` is missing: the hub backbone (issue 2) provides it")
     port = free_port()
-    cmd = [CCHCC, "serve", "--port", str(port)]
-    env = {**os.environ, "PORT": str(port), "CCHCC_SITE_DIR": str(site_dir), "PYTHONUNBUFFERED": "1"}
-    for option in ("--site-dir", "--site"):
-        if option in serve_help:
-            cmd += [option, str(site_dir)]
-            break
+    cmd = [CCHCC, "serve", "--port", str(port), "--site-dir", str(site_dir)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     log = log_path.open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -169,7 +147,7 @@ def _check_serves_this_build(served: Hub) -> None:
     if body != expected:
         pytest.fail(
             "`cchcc serve` does not serve the build made for this test session "
-            f"({served.site_dir}); give it a --site-dir option or honour $CCHCC_SITE_DIR"
+            f"({served.site_dir}) although it was given --site-dir"
         )
 
 

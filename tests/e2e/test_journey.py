@@ -109,7 +109,9 @@ def test_given_mistakes_when_submitted_then_error_summary_then_correction_succee
         summary = page.wait_for_selector("[data-error-summary]:not([hidden])")
 
     assert summary.is_visible()
-    assert summary.get_attribute("role") == "alert"
+    # GOV.UK Frontend's pattern: the focused container is not the alert; an element inside it is.
+    assert summary.get_attribute("role") is None
+    assert summary.query_selector(":scope > [role=alert] .cc-error-summary__title") is not None
     assert page.title().startswith("Error:"), f"page title is {page.title()!r}"
     assert active_is_error_summary(page), f"focus is on #{active_id(page)!r}, not the error summary"
 

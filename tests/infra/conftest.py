@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from cchcc.infra import load_template
-
-ROOT = Path(__file__).resolve().parents[2]
+from cchcc.local.template import Template, load_template
+from tests.conftest import ROOT, TEMPLATE
 REGION = "eu-west-2"
 CODE_BUCKET = "cchcc-test-code"
 CODE_KEY = "functions.zip"
@@ -73,7 +72,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
 
 @pytest.fixture(scope="session")
 def sam_template() -> dict[str, Any]:
-    return copy.deepcopy(load_template())
+    return copy.deepcopy(load_template(TEMPLATE))
 
 
 @pytest.fixture(scope="session")

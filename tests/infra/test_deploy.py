@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cchcc import deploy
-from cchcc.infra import load_template
+from cchcc.local.template import load_template
+from cchcc.ops import deploy
+from cchcc.project import Project
+from tests.conftest import PROJECT, TEMPLATE
 from tests.infra.conftest import ROOT
 
 PROGRAMME_SENDER = "no-reply@example.org"  # programme.yml programme.sender_email
@@ -24,7 +26,7 @@ GOOD_HASH = "'sha256-" + "A" * 43 + "='"
 
 
 def test_samconfig_deploys_to_london_with_a_reviewed_change_set():
-    config = deploy.read_samconfig()
+    config = deploy.read_samconfig(PROJECT.samconfig_file)
     assert config.region == "eu-west-2"
     assert config.stack_name == "cchcc-hub"
     import tomllib
@@ -36,9 +38,9 @@ def test_samconfig_deploys_to_london_with_a_reviewed_change_set():
 
 
 def test_samconfig_sets_every_required_parameter_and_nothing_unknown():
-    parameters = load_template()["Parameters"]
+    parameters = load_template(TEMPLATE)["Parameters"]
     required = {name for name, p in parameters.items() if "Default" not in p}
-    given = set(deploy.read_samconfig().parameters)
+    given = set(deploy.read_samconfig(PROJECT.samconfig_file).parameters)
     assert required <= given
     assert given <= set(parameters)
     assert not {"CspScriptHashes", "CspInlineStyles"} & given  # computed from the built site
@@ -47,8 +49,8 @@ def test_samconfig_sets_every_required_parameter_and_nothing_unknown():
 def test_shipped_sender_matches_the_programme():
     from hub.config import load_programme
 
-    config = deploy.read_samconfig()
-    sender = str(load_programme().programme.sender_email)
+    config = deploy.read_samconfig(PROJECT.samconfig_file)
+    sender = str(load_programme(PROJECT.programme_file).programme.sender_email)
     assert deploy.check_parameters(config, sender, allow_examples=True) == []
 
 
@@ -86,7 +88,7 @@ def test_check_parameters_names_each_problem():
     problems = deploy.check_parameters(_config(SenderEmail="other@leeds.example.net", AlertEmail=None), "hub@leeds.example.net")
     assert any("AlertEmail is missing" in p for p in problems)
     assert any("SenderEmail is other@leeds.example.net but programme.yml sends from hub@leeds.example.net" in p for p in problems)
-    examples = deploy.check_parameters(deploy.read_samconfig(), PROGRAMME_SENDER)
+    examples = deploy.check_parameters(deploy.read_samconfig(PROJECT.samconfig_file), PROGRAMME_SENDER)
     assert any("DomainName is still the example value" in p for p in examples)
 
 
@@ -109,7 +111,7 @@ def test_site_policy_hashes_executable_inline_scripts_only(tmp_path):
     assert policy.script_hashes == [deploy.csp_hash("__md_scope=new URL('.',location)")]
     assert policy.inline_styles is True
     assert any("onclick" in w and "q/index.html" in w for w in policy.warnings)
-    pattern = load_template()["Parameters"]["CspScriptHashes"]["AllowedPattern"]
+    pattern = load_template(TEMPLATE)["Parameters"]["CspScriptHashes"]["AllowedPattern"]
     assert re.fullmatch(pattern, policy.parameters()["CspScriptHashes"])
 
 
@@ -137,7 +139,7 @@ class FakeRunner(deploy.Runner):
     """Records commands; answers the two AWS CLI questions deploy asks."""
 
     def __init__(self):
-        super().__init__(dry_run=False, out=io.StringIO())
+        super().__init__(ROOT, dry_run=False, out=io.StringIO())
         self.commands: list[tuple[list[str], dict[str, str]]] = []
 
     def run(self, args, *, env=None, capture=False):
@@ -182,15 +184,14 @@ def real_looking_samconfig(tmp_path):
     return path
 
 
-def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_looking_samconfig, real_looking_programme, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
+def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_looking_samconfig, real_looking_programme):
+    project = Project.at(tmp_path, real_looking_programme)
+    site = project.site_dir
+    site.mkdir(parents=True)
     (site / "index.html").write_text("<script>go()</script>", encoding="utf-8")
-    monkeypatch.setattr(deploy, "SITE_DIR", site)
     runner = FakeRunner()
     assert deploy.deploy(
-        config_path=real_looking_samconfig, programme_path=real_looking_programme, runner=runner,
-        which=lambda name: f"/usr/bin/{name}",
+        project, config_path=real_looking_samconfig, runner=runner, which=lambda name: f"/usr/bin/{name}",
     ) == 0
     commands = [args for args, _ in runner.commands]
     envs = [env for _, env in runner.commands]
@@ -204,7 +205,12 @@ def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_look
         "aws s3 sync",
         "aws cloudfront create-invalidation",
     ]
-    assert envs[1] == {"CCHCC_SITE_URL": "https://cchcc.leeds.example.net/"}  # QR codes get the real URL
+    # The site is built from this project, with the programme file being deployed (its partners on the
+    # privacy notice and posters) and the real URL in every QR code.
+    build = commands[1]
+    assert build[build.index("--project") + 1] == str(project.root)
+    assert build[build.index("--programme") + 1] == str(real_looking_programme.resolve())
+    assert build[build.index("--site-url") + 1] == "https://cchcc.leeds.example.net/"
     assert envs[2]["CCHCC_PROGRAMME_FILE"] == str(real_looking_programme.resolve())
     # `cchcc build` (earlier) writes campaigns.json beside the site; sam build's Makefile copies it.
     assert envs[2]["CCHCC_CAMPAIGNS_FILE"] == str((site.parent / "campaigns.json").resolve())
@@ -222,7 +228,7 @@ def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_look
 def test_deploy_without_the_sam_cli_explains_and_changes_nothing(real_looking_samconfig):
     runner = FakeRunner()
     with pytest.raises(deploy.DeployError) as caught:
-        deploy.deploy(config_path=real_looking_samconfig, runner=runner, which=lambda name: None)
+        deploy.deploy(PROJECT, config_path=real_looking_samconfig, runner=runner, which=lambda name: None)
     message = str(caught.value)
     assert "SAM CLI (`sam`) is not installed" in message and "install-sam-cli" in message
     assert "AWS CLI (`aws`) is not installed" in message
@@ -240,7 +246,7 @@ def test_deploy_without_credentials_says_how_to_sign_in(real_looking_samconfig, 
     runner = NoCredentials()
     with pytest.raises(deploy.DeployError, match="No working AWS credentials.*aws sso login"):
         deploy.deploy(
-            config_path=real_looking_samconfig, programme_path=real_looking_programme, runner=runner,
+            Project.at(ROOT, real_looking_programme), config_path=real_looking_samconfig, runner=runner,
             which=lambda name: f"/usr/bin/{name}",
         )
     assert [args[:2] for args, _ in runner.commands] == []  # nothing ran after the failed sign-in check
@@ -248,7 +254,7 @@ def test_deploy_without_credentials_says_how_to_sign_in(real_looking_samconfig, 
 
 def test_deploy_refuses_the_example_values():
     with pytest.raises(deploy.DeployError, match="still the example value"):
-        deploy.deploy(runner=FakeRunner(), which=lambda name: f"/usr/bin/{name}")
+        deploy.deploy(PROJECT, runner=FakeRunner(), which=lambda name: f"/usr/bin/{name}")
 
 
 def test_cchcc_deploy_dry_run_prints_the_plan():
@@ -256,7 +262,7 @@ def test_cchcc_deploy_dry_run_prints_the_plan():
         [sys.executable, "-m", "cchcc.cli", "deploy", "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    for expected in ("sam build", "sam deploy", "aws s3 sync", "create-invalidation", "CCHCC_SITE_URL=https://"):
+    for expected in ("sam build", "sam deploy", "aws s3 sync", "create-invalidation", "--site-url https://"):
         assert expected in result.stdout
 
 
@@ -357,7 +363,7 @@ def test_built_artifact_finds_programme_in_the_task_root(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CCHCC_PROGRAMME_FILE"}
     env.update(PYTHONPATH=str(tmp_path), TABLE_NAME="cchcc-referrals", SITE_ORIGIN="https://cchcc.example.org",
                AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    code = "import intake.app, hub, hub.config; print(hub.__file__); print(hub.config.default_path())"
+    code = "import intake.app, hub, hub.settings; print(hub.__file__); print(hub.settings.load_settings().programme_file)"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     hub_file, programme = result.stdout.split()
@@ -388,8 +394,12 @@ def _deploy_targets() -> list[str]:
 def test_make_deploy_check_runs_the_offline_checks():
     result = subprocess.run(["make", "-n", "deploy-check"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    for expected in ("cchcc check", "cfn-lint infra/template.yaml", "pytest tests/infra"):
+    for expected in ("cchcc check", "cfn-lint infra/template.yaml", "pytest tests/infra", "cchcc build",
+                     "cchcc.ops.samcheck --sam .cache/sam/bin/sam"):
         assert expected in result.stdout
+    # The SAM CLI goes into the cache folder, never into .venv.
+    dry = subprocess.run(["make", "-n", "-B", ".cache/sam/bin/sam"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "venv .cache/sam" in dry.stdout and "aws-sam-cli" in dry.stdout
 
 
 def test_deploy_guide_mentions_every_deploy_target():
@@ -402,7 +412,7 @@ def test_deploy_guide_mentions_every_deploy_target():
 
 def test_deploy_guide_names_every_template_parameter_and_the_outputs_it_uses():
     guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
-    template = load_template()
+    template = load_template(TEMPLATE)
     for name in template["Parameters"]:
         assert name in guide, f"docs/deploy.md does not explain parameter {name}"
     for name in ("DistributionDomainName", "RouterDeadLetterQueueUrl", "SiteBucketName"):

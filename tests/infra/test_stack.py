@@ -19,9 +19,14 @@ from typing import Any
 import boto3
 import pytest
 
-from cchcc import infra
-from cchcc.stream_poller import lambda_json
+from cchcc.local import filters
+from cchcc.local.streams import lambda_json
+from cchcc.local.template import Template
+from hub import storage
+from tests.conftest import PROGRAMME, TEMPLATE
 from tests.infra.conftest import PARAMETERS, REGION, ROOT
+
+ROUTER_FILTERS = Template.load(TEMPLATE).functions()["RouterFunction"].streams[0].filters
 
 # Resource types moto 5's CloudFormation does not implement (checked in test_template.py).
 EXPECTED_DROPPED = {
@@ -51,14 +56,13 @@ def test_stack_is_created(stack):
     assert outputs["TableName"] == stack.physical_id("ReferralsTable")
 
 
-def test_stack_table_has_the_local_stack_shape(stack):
+def test_stack_table_has_the_keys_storage_writes(stack):
+    """The table CloudFormation created has hub.storage's key schema and index (not the template read twice)."""
     table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=stack.physical_id("ReferralsTable"))["Table"]
-    local = infra.table_definition(table["TableName"])
-    assert table["KeySchema"] == local["KeySchema"]
-    assert sorted(table["AttributeDefinitions"], key=str) == sorted(local["AttributeDefinitions"], key=str)
-    assert [(g["IndexName"], g["KeySchema"]) for g in table["GlobalSecondaryIndexes"]] == [
-        (g["IndexName"], g["KeySchema"]) for g in local["GlobalSecondaryIndexes"]
-    ]
+    assert {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]} == {
+        "HASH": storage.PARTITION_KEY, "RANGE": storage.SORT_KEY,
+    }
+    assert {g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"]) for g in table["GlobalSecondaryIndexes"]} == storage.INDEXES
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
@@ -73,19 +77,19 @@ def test_stack_maps_the_stream_to_the_router_with_a_dead_letter_queue(stack):
         QueueUrl=stack.physical_id("RouterDeadLetterQueue"), AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
-    assert [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]] == infra.stream_filter_patterns()
+    assert tuple(json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]) == ROUTER_FILTERS
 
 
 @pytest.mark.parametrize("logical_id, handler", [("IntakeFunction", "intake.app.lambda_handler"), ("RouterFunction", "router.app.lambda_handler")])
 def test_stack_functions_are_configured(stack, logical_id, handler):
-    from hub.settings import REQUIRED_ENV, load_settings
+    from hub.settings import Settings, load_settings
 
     config = boto3.client("lambda", region_name=REGION).get_function_configuration(FunctionName=stack.physical_id(logical_id))
     assert config["Handler"] == handler
     assert config["Runtime"] == "python3.12"  # (moto's CloudFormation drops Architectures; see test_template)
     variables = config["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == stack.physical_id("ReferralsTable")
-    assert set(REQUIRED_ENV) <= set(variables)
+    assert {name for name, needed in Settings.variables().items() if needed} <= set(variables)
     load_settings(variables)  # the handlers' own validation accepts what the stack sets
 
 
@@ -157,14 +161,18 @@ def fresh_import(name: str):
 
 
 @pytest.fixture
-def handlers_env(stack, monkeypatch):
+def handlers_env(stack, monkeypatch, tmp_path):
     """The environment the stack gave the functions, as a cold start would see it."""
     lam = boto3.client("lambda", region_name=REGION)
     for logical_id in ("IntakeFunction", "RouterFunction"):
         variables = lam.get_function_configuration(FunctionName=stack.physical_id(logical_id))["Environment"]["Variables"]
         for key, value in variables.items():
             monkeypatch.setenv(key, value)
-    monkeypatch.delenv("CCHCC_PROGRAMME_FILE", raising=False)  # deployed: programme.yml in the task root
+    # Deployed: programme.yml in the task root, where functions/Makefile puts it.
+    for name in ("CCHCC_PROGRAMME_FILE", "CCHCC_CAMPAIGNS_FILE", "CCHCC_THANKS_PAGE"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "programme.yml").write_bytes(PROGRAMME.read_bytes())
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
     # Lambda's mapping would run the function; moto would run its code in Docker. The test
     # plays the mapping instead (below), so detach moto's own delivery from the table.
     from moto.dynamodb.models import dynamodb_backends
@@ -173,7 +181,7 @@ def handlers_env(stack, monkeypatch):
     table.lambda_event_source_mappings.clear()
     from hub.config import load_programme
 
-    sender = str(load_programme().programme.sender_email)
+    sender = str(load_programme(PROGRAMME).programme.sender_email)
     assert sender == PARAMETERS["SenderEmail"]
     boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=sender.split("@", 1)[1])
     yield
@@ -227,7 +235,7 @@ def test_real_handlers_store_route_and_notify_through_the_stack(stack, handlers_
     assert intake_actions and intake_actions <= role_actions(stack, "IntakeFunction"), intake_actions
 
     records = read_stream(stack)
-    delivered = [r for r in records if infra.passes_stream_filters(r)]
+    delivered = [r for r in records if filters.passes(ROUTER_FILTERS, r)]
     assert len(records) > len(delivered) == 1  # idempotency records are written but never delivered
     assert delivered[0]["dynamodb"]["Keys"]["pk"]["S"] == f"REF#{reference}"
 
@@ -252,7 +260,7 @@ def test_real_handlers_store_route_and_notify_through_the_stack(stack, handlers_
 
     # What the router wrote itself never comes back to it.
     later = read_stream(stack, after=records[-1]["dynamodb"]["SequenceNumber"])
-    assert later and not any(infra.passes_stream_filters(r) for r in later)
+    assert later and not any(filters.passes(ROUTER_FILTERS, r) for r in later)
 
 
 def test_real_intake_handler_serves_the_thanks_page_without_any_aws_call(stack, handlers_env, monkeypatch, tmp_path):

@@ -15,7 +15,10 @@ import sys
 
 import pytest
 
-from cchcc import infra
+from cchcc.local import filters
+from cchcc.local.template import Template
+from hub import storage
+from tests.conftest import TEMPLATE
 from tests.infra.conftest import PARAMETERS, ROOT, resources_of_type
 
 FUNCTIONS = ROOT / "functions"
@@ -29,7 +32,7 @@ def test_cfn_lint_reports_nothing():
     """Given the template, when cfn-lint checks it (with the SAM transform), then no errors or warnings."""
     from cfnlint.api import ManualArgs, lint_file
 
-    matches = lint_file(infra.TEMPLATE, ManualArgs(regions=["eu-west-2"]))
+    matches = lint_file(TEMPLATE, ManualArgs(regions=["eu-west-2"]))
     problems = [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches if m.rule.severity != "informational"]
     assert problems == []
 
@@ -53,19 +56,22 @@ def test_translates_to_the_expected_cloudformation(translated):
 # --- the table is the local stack's table ----------------------------------------------------
 
 
-def test_table_matches_the_local_stack_definition(translated):
-    """The deployed table and `cchcc serve`'s table come from one definition."""
+def test_table_has_the_key_schema_storage_writes(translated):
+    """The deployed table has the keys, index and TTL attribute hub.storage declares (its own constants,
+    not a second reading of this template), so what the functions write is what the table indexes."""
     table = translated["Resources"]["ReferralsTable"]
     props = table["Properties"]
-    local = infra.table_definition("any-name")
-    assert props["KeySchema"] == local["KeySchema"]
-    assert sorted(props["AttributeDefinitions"], key=str) == sorted(local["AttributeDefinitions"], key=str)
-    assert props["GlobalSecondaryIndexes"] == local["GlobalSecondaryIndexes"]
-    assert [g["IndexName"] for g in props["GlobalSecondaryIndexes"]] == ["gsi1"]
-    assert props["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-    assert props["BillingMode"] == local["BillingMode"] == "PAY_PER_REQUEST"
-    assert props["TimeToLiveSpecification"] == {"AttributeName": infra.ttl_attribute(), "Enabled": True}
-    assert infra.ttl_attribute() == "expires_at"
+    keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+    assert keys == {"HASH": storage.PARTITION_KEY, "RANGE": storage.SORT_KEY}
+    indexes = {
+        g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"]) for g in props["GlobalSecondaryIndexes"]
+    }
+    assert indexes == storage.INDEXES
+    declared = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
+    assert declared == {name: "S" for name in (storage.PARTITION_KEY, storage.SORT_KEY, *storage.INDEXES["gsi1"])}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": storage.TTL_ATTRIBUTE, "Enabled": True}
+    assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"  # the filter reads NewImage
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
@@ -89,13 +95,14 @@ def test_both_functions_exist_on_python_312_arm64(translated):
 
 
 def test_every_required_setting_is_set_for_each_function(translated):
-    """Every variable hub.settings.REQUIRED_ENV names is in each function's environment."""
-    from hub.settings import REQUIRED_ENV
+    """Every variable the settings model requires is in each function's environment."""
+    from hub.settings import Settings
 
-    assert set(REQUIRED_ENV) >= {"TABLE_NAME", "SITE_ORIGIN"}
+    required = [name for name, needed in Settings.variables().items() if needed]
+    assert required
     for name, function in _functions(translated).items():
         variables = function["Properties"]["Environment"]["Variables"]
-        missing = [v for v in REQUIRED_ENV if v not in variables]
+        missing = [v for v in required if v not in variables]
         assert missing == [], f"{name} lacks {missing}"
         assert variables["TABLE_NAME"] == {"Ref": "ReferralsTable"}
         assert variables["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"  # events carry personal data
@@ -104,10 +111,10 @@ def test_every_required_setting_is_set_for_each_function(translated):
 
 
 def test_env_vars_the_template_sets_are_ones_the_code_reads(translated):
-    """No stale variable: each non-Powertools variable is read somewhere in functions/."""
-    from hub.settings import OPTIONAL_ENV, REQUIRED_ENV
+    """No stale variable: each non-Powertools variable is one the settings model reads."""
+    from hub.settings import Settings
 
-    known = set(REQUIRED_ENV) | set(OPTIONAL_ENV)
+    known = set(Settings.variables())
     for function in _functions(translated).values():
         for key in function["Properties"]["Environment"]["Variables"]:
             assert key.startswith("POWERTOOLS_") or key in known, key
@@ -263,12 +270,17 @@ def _records(name):
 
 
 def test_stream_filter_passes_new_referrals_only():
-    """Given the sample stream events, only the INSERT of a REFERRAL item reaches the router."""
-    assert infra.stream_filter_patterns(), "the router has no FilterCriteria"
-    inserts = _records("stream_insert_referral.json")
-    assert inserts and all(infra.passes_stream_filters(r) for r in inserts)
-    ignored = _records("stream_ignored_records.json")
-    assert ignored and not any(infra.passes_stream_filters(r) for r in ignored)
+    """Given the sample stream events, the template's filter (run by the one matcher, as the local
+    stack runs it) lets through exactly the records hub.storage calls a new referral."""
+    [router] = [f for f in Template.load(TEMPLATE).functions().values() if f.streams]
+    patterns = router.streams[0].filters
+    assert patterns, "the router has no FilterCriteria"
+    records = _records("stream_insert_referral.json") + _records("stream_ignored_records.json")
+    for record in records:
+        keys = storage.from_item(record["dynamodb"]["Keys"])
+        new = storage.new_referral_reference(record["eventName"], keys) is not None
+        assert filters.passes(patterns, record) == new, record["dynamodb"]["Keys"]
+    assert any(filters.passes(patterns, r) for r in records) and not all(filters.passes(patterns, r) for r in records)
 
 
 # --- site --------------------------------------------------------------------------------------
@@ -555,7 +567,7 @@ def test_requirements_cover_what_the_functions_import():
 def test_deploy_budgets_enough_room_for_the_fixed_policy(sam_template):
     """`cchcc deploy` refuses hashes that would push the CSP past CloudFront's limit; its
     estimate of the policy without hashes must not be an underestimate."""
-    from cchcc import deploy
+    from cchcc.ops import deploy
 
     text, _ = _csp(sam_template, CspInlineStyles="yes", CspScriptHashes=GOOD_HASH)
     assert len(text) - len(GOOD_HASH) + 1 <= deploy.CSP_FIXED_LENGTH

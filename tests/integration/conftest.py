@@ -1,6 +1,6 @@
 """Integration fixtures: the real handlers against moto's in-process AWS.
 
-The table comes from ``cchcc.infra.create_table`` (read from the SAM template),
+The table comes from ``cchcc.local.template.create_table`` (read from the SAM template),
 environment variables are set per test, and the handler modules are imported
 fresh after that, as a Lambda cold start would.
 """
@@ -20,11 +20,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cchcc.infra import create_table
+from cchcc.local.template import Template, create_table
+from tests.conftest import PROGRAMME, PROJECT, ROOT, TEMPLATE
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
-PROGRAMME = ROOT / "programme.yml"
 TABLE = "cchcc-referrals-test"
 REGION = "eu-west-2"
 SENDER = "no-reply@example.org"  # programme.yml sender_email
@@ -57,9 +56,9 @@ def lambda_context() -> FakeLambdaContext:
 @pytest.fixture(scope="session")
 def campaigns_file(tmp_path_factory) -> Path:
     """The campaign catalogue `cchcc build` would write, made from this repo's campaigns/."""
-    from cchcc.campaigns import load_all, write_catalogue
+    from cchcc.site.campaigns import catalogue, load_all
 
-    return write_catalogue(load_all(ROOT), tmp_path_factory.mktemp("catalogue") / "campaigns.json")
+    return catalogue(load_all(PROJECT)).write(tmp_path_factory.mktemp("catalogue") / "campaigns.json")
 
 
 @pytest.fixture
@@ -81,7 +80,7 @@ def aws(monkeypatch, campaigns_file):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_table(dynamodb, TABLE)
+        create_table(dynamodb, Template.load(TEMPLATE), TABLE)
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=SENDER)
         yield dynamodb
 

@@ -273,7 +273,7 @@ def _fail_put(client, monkeypatch, *, only_referrals: bool):
 def test_given_store_throttling_when_posted_then_503_retry_after_and_nothing_written(
     intake_app, aws, lambda_context, monkeypatch, only_referrals, kind
 ):
-    _fail_put(intake_app.store.client, monkeypatch, only_referrals=only_referrals)
+    _fail_put(intake_app.intake.store.client, monkeypatch, only_referrals=only_referrals)
 
     if kind == "json":
         response = post_json(intake_app, lambda_context, valid_answers())
@@ -288,7 +288,7 @@ def test_given_store_throttling_when_posted_then_503_retry_after_and_nothing_wri
     assert all_items(aws) == []  # nothing half-written, not even an idempotency record
 
     # When the store recovers, the same submission goes through.
-    monkeypatch.setattr(intake_app.store.client, "put_item", type(intake_app.store.client).put_item.__get__(intake_app.store.client))
+    monkeypatch.setattr(intake_app.intake.store.client, "put_item", type(intake_app.intake.store.client).put_item.__get__(intake_app.intake.store.client))
     ok = post_json(intake_app, lambda_context, valid_answers())
     assert ok["statusCode"] == 201
     assert len(referral_items(aws)) == 1
@@ -310,10 +310,10 @@ def test_given_store_unreachable_when_posted_then_503_and_nothing_written(aws, l
 
 
 def test_given_a_bug_when_posted_then_500_without_details(intake_app, aws, lambda_context, monkeypatch):
-    def broken(request):
+    def broken(answers):
         raise RuntimeError("zqx secret detail")
 
-    monkeypatch.setattr(intake_app.service, "submit", broken)
+    monkeypatch.setattr(intake_app.intake, "submit", broken)
     response = post_json(intake_app, lambda_context, valid_answers())
 
     assert response["statusCode"] == 500
@@ -349,9 +349,9 @@ def test_given_post_from_site_origin_when_accepted_then_cors_header_present(inta
 
 @pytest.mark.parametrize("missing", ["TABLE_NAME", "SITE_ORIGIN"])
 def test_given_required_env_missing_when_cold_start_then_fails_naming_it(aws, monkeypatch, missing):
-    from hub.settings import REQUIRED_ENV, SettingsError
+    from hub.settings import Settings, SettingsError
 
-    assert missing in REQUIRED_ENV
+    assert Settings.variables()[missing]  # required
     monkeypatch.delenv(missing)
     with pytest.raises(SettingsError, match=missing):
         fresh_import("intake.app")

@@ -85,16 +85,15 @@ def test_given_referral_when_stream_reaches_router_then_rule_picked_spoke_gets_o
         spoke = router.programme.spoke(notified)
         assert spoke.why in body and spoke.rules[0].description in body
     # Stored: assignments (one per match), events, status routed.
-    store = router.router.store
-    assignments = {a["spoke"]: a for a in store.get_assignments(reference)}
+    store = router.routing.store
+    assignments = {a.spoke: a for a in store.get_assignments(reference)}
     assert set(assignments) == {notified, *eligible}
-    assert assignments[notified]["role"] == "notify" and assignments[notified]["notified_at"]
-    assert all(assignments[s]["role"] == "eligible" for s in eligible)
-    assert [a["gsi1sk"] for a in store.list_for_spoke(notified)] == [
-        f"{store.get_referral(reference)['created_at']}#{reference}"
-    ]
-    assert store.get_referral(reference)["status"] == "routed"
-    assert {e["event"] for e in store.events(reference)} == {"received", "notified", "routed"}
+    assert assignments[notified].role == "notify" and assignments[notified].notified_at
+    assert assignments[notified].channels == {"email": "sent"}
+    assert all(assignments[s].role == "eligible" for s in eligible)
+    assert [a.reference for a in store.list_for_spoke(notified)] == [reference]
+    assert store.get_referral(reference).status == "routed"
+    assert {e.type for e in store.events(reference)} == {"received", "notified", "routed"}
 
 
 def test_given_campaign_catalogue_when_notified_then_email_names_campaign_and_placement(stack, lambda_context):
@@ -109,7 +108,7 @@ def test_given_campaign_catalogue_when_notified_then_email_names_campaign_and_pl
     [message] = sent_emails()
     placement = router.catalogue.placements["lg-library"]
     assert "Lincoln Green health and care jobs (lincoln-green)" in message.body
-    assert f"{placement['name']} (lg-library), {placement['location']}" in message.body
+    assert f"{placement.name} (lg-library), {placement.location}" in message.body
 
 
 def test_given_malformed_campaigns_file_when_router_starts_then_it_fails_naming_the_file(aws, tmp_path, monkeypatch):
@@ -205,7 +204,7 @@ def test_given_ses_fails_once_when_retried_then_exactly_one_message(stack, lambd
     intake, reader, router = stack
     reference = submit(intake, lambda_context)
     event = reader.read()
-    calls = _ses_fails(router.router.notifiers.email.client, monkeypatch, times=1)
+    calls = _ses_fails(router.routing.notifiers.email.client, monkeypatch, times=1)
 
     first = run_router(router, event, lambda_context)
 
@@ -214,32 +213,32 @@ def test_given_ses_fails_once_when_retried_then_exactly_one_message(stack, lambd
     ]
     assert first == {"batchItemFailures": [{"itemIdentifier": sequence}]}
     assert sent_emails() == []
-    store = router.router.store
-    assert store.get_referral(reference)["status"] == "received"
+    store = router.routing.store
+    assert store.get_referral(reference).status == "received"
     assert reference in store.list_unrouted()
-    assert "notify-failed" in {e["event"] for e in store.events(reference)}
+    assert "notify-failed" in {e.type for e in store.events(reference)}
 
     second = run_router(router, event, lambda_context)
 
     assert second == {"batchItemFailures": []}
     assert len(sent_emails()) == 1 and calls["n"] == 2
-    assert store.get_referral(reference)["status"] == "routed"
+    assert store.get_referral(reference).status == "routed"
     assert store.list_unrouted() == []
 
 
 def test_given_unrouted_referral_when_redriven_with_route_referral_then_routed_once(stack, lambda_context, monkeypatch):
-    from hub.routing_service import RoutingIncompleteError, route_referral
+    from hub.routing import RoutingIncompleteError
 
     intake, reader, router = stack
     reference = submit(intake, lambda_context)
-    _ses_fails(router.router.notifiers.email.client, monkeypatch, times=1)
+    _ses_fails(router.routing.notifiers.email.client, monkeypatch, times=1)
     run_router(router, reader.read(), lambda_context)
 
-    r = router.router
+    r = router.routing
     for ref in r.store.list_unrouted():  # what `cchcc redrive` does
-        result = route_referral(r.store, r.notifiers, r.programme, ref)
+        result = r.route(ref)
     assert result.status == "routed" and result.sent == ["cchcc/email"]
-    assert route_referral(r.store, r.notifiers, r.programme, reference).status == "already-routed"
+    assert r.route(reference).status == "already-routed"
     assert len(sent_emails()) == 1
     assert RoutingIncompleteError  # the exception a redrive reports when a send fails again
 
@@ -249,7 +248,7 @@ def test_given_router_crash_mid_batch_then_only_that_record_is_reported(stack, l
     refs = [submit(intake, lambda_context, submission_id=f"crash-test-{i:04d}", age=str(30 + i)) for i in range(3)]
     event = reader.read()
     assert sum(r["dynamodb"]["Keys"]["sk"]["S"] == "REFERRAL" for r in event["Records"]) == 3
-    store = router.router.store
+    store = router.routing.store
     real_get = store.get_referral
 
     def get_referral(reference):
@@ -272,13 +271,13 @@ def test_given_router_crash_mid_batch_then_only_that_record_is_reported(stack, l
 
 
 def test_given_claim_held_by_another_attempt_when_routed_then_nothing_sent_and_retried(stack, lambda_context):
-    from hub.routing import RoutingFacts, route
+    from hub.rules import RoutingFacts, assignments_for
 
     intake, reader, router = stack
     reference = submit(intake, lambda_context)
-    store = router.router.store
+    store = router.routing.store
     referral = store.get_referral(reference)
-    for assignment in route(RoutingFacts(postcode="LS9 7AB", age=30), router.router.programme):
+    for assignment in assignments_for(RoutingFacts.typed(postcode="LS9 7AB", age=30), router.routing.programme):
         store.put_assignment(referral, assignment)
     assert store.claim_notification(reference, "cchcc", "email").state == "claimed"  # another attempt, mid-send
 
@@ -392,7 +391,7 @@ def test_given_full_flow_with_failure_when_logged_then_no_personal_data(stack, l
     intake, reader, router = stack
     reference = submit(intake, lambda_context)
     event = reader.read()
-    _ses_fails(router.router.notifiers.email.client, monkeypatch, times=1)
+    _ses_fails(router.routing.notifiers.email.client, monkeypatch, times=1)
     run_router(router, event, lambda_context)
     run_router(router, event, lambda_context)
 

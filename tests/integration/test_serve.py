@@ -234,9 +234,10 @@ def test_given_a_json_post_from_a_young_person_in_leeds_then_201_and_hwf_is_noti
     assert message["spoke"] == "hwf"
     assert message["to"] == ["hwf.referrals@example.org"]
     # The local stack names the campaign and placement from campaigns/, ids in brackets.
-    from cchcc.campaigns import load_all
+    from cchcc.site.campaigns import load_all
+    from tests.conftest import PROJECT
 
-    [library] = [p for c in load_all(ROOT) for p in c.placements if p.id == "lg-library"]
+    [library] = [p for c in load_all(PROJECT) for p in c.placements if p.id == "lg-library"]
     for body_text in (message["text"], message["html"]):
         assert "Lincoln Green health and care jobs (lincoln-green)" in body_text
         assert f"{library.name} (lg-library), {library.location}" in body_text

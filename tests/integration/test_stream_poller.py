@@ -17,8 +17,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from cchcc import infra
-from cchcc.stream_poller import StreamPoller, interpret_response
+from cchcc.local.streams import StreamPoller, interpret_response
+from cchcc.local.template import Template, create_table
+from tests.conftest import TEMPLATE
 
 REGION = "eu-west-2"
 _names = itertools.count()
@@ -38,7 +39,7 @@ def aws(moto_endpoint):
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
     dynamodb = session.client("dynamodb", endpoint_url=moto_endpoint)
     table = f"poller-test-{next(_names)}"
-    infra.create_table(dynamodb, table)
+    create_table(dynamodb, Template.load(TEMPLATE), table)
     stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     sqs = session.client("sqs", endpoint_url=moto_endpoint)
     queue_url = sqs.create_queue(QueueName=f"{table}-dlq")["QueueUrl"]
@@ -70,7 +71,7 @@ class Recorder:
         self.batches: list[list[str]] = []
         self.events: list[dict] = []
 
-    def __call__(self, event, context):
+    def __call__(self, event):
         self.events.append(event)
         self.batches.append([reference_of(r) for r in event["Records"]])
         if self.raise_times:
@@ -97,7 +98,7 @@ def poller(aws, handler, **kw) -> StreamPoller:
     p = StreamPoller(
         streams_client=aws["streams"],
         stream_arn=aws["stream_arn"],
-        handler=handler,
+        invoke=handler,
         function_name="router-test",
         dead_letter=dead_letter,
         region=REGION,

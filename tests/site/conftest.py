@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from cchcc.project import Project
+from tests.conftest import PROJECT, ROOT
+
 SITE_URL = "https://jobs.example.org/"
 
 
@@ -32,22 +34,24 @@ class SiteBuild:
 def site_build(tmp_path_factory) -> SiteBuild:
     """Given the repository's pages, programme and sample campaigns, when the whole site is built
     (campaign hook included) into a temporary folder, then tests read the output from here."""
-    from cchcc import publish
+    from cchcc.site.build import build
 
     base = tmp_path_factory.mktemp("site-build")
-    result = publish.build(site_dir=base / "site", cache_dir=base / "cache", site_url=SITE_URL)
+    result = build(PROJECT, site_dir=base / "site", cache_dir=base / "cache", site_url=SITE_URL)
     return SiteBuild(base / "site", base / "cache", SITE_URL, result.campaigns, result.generated)
 
 
-def copy_project(dest: Path) -> Path:
+def copy_project(dest: Path) -> Project:
     """A throwaway copy of everything a build reads, so a test can break a campaign safely."""
     for name in ("mkdocs.yml", "programme.yml"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(ROOT / "site", dest / "site", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "campaigns", dest / "campaigns")
-    return dest
+    return Project.at(dest)
 
 
 @pytest.fixture
-def project_copy(tmp_path) -> Path:
-    return copy_project(tmp_path / "project" if (tmp_path / "project").mkdir() is None else tmp_path)
+def project_copy(tmp_path) -> Project:
+    """A copy of the project in a temporary folder (``.root`` is where its files are)."""
+    (tmp_path / "project").mkdir()
+    return copy_project(tmp_path / "project")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cchcc import publish
-from cchcc.campaigns import load_all
+from cchcc.site.build import build
+from cchcc.site.campaigns import load_all
+from tests.conftest import PROJECT
 
 LG = "campaigns/lincoln-green/campaign.yml"
 
@@ -20,7 +21,7 @@ def test_rebuild_without_changes_reuses_every_qr_and_pdf(site_build, tmp_path):
     before = _cached(site_build.cache_dir)
     assert len([k for k in before if k.endswith("poster.pdf")]) == placements
     # When the same site is built again with the same cache
-    again = publish.build(site_dir=tmp_path / "site", cache_dir=site_build.cache_dir, site_url=site_build.site_url)
+    again = build(PROJECT, site_dir=tmp_path / "site", cache_dir=site_build.cache_dir, site_url=site_build.site_url)
     # Then nothing is generated and no cached file is rewritten, yet the site has every file
     assert again.generated == {"qr": 0, "pdf": 0, "preview": 0}
     assert _cached(site_build.cache_dir) == before
@@ -30,14 +31,14 @@ def test_rebuild_without_changes_reuses_every_qr_and_pdf(site_build, tmp_path):
 
 
 def test_changing_one_campaign_remakes_only_its_placements(project_copy):
-    cache, out = project_copy / "cache", project_copy / "out"
-    first = publish.build(site_dir=out, cache_dir=cache, config_file=project_copy / "mkdocs.yml")
+    cache, out = project_copy.root / "cache", project_copy.root / "out"
+    first = build(project_copy, site_dir=out, cache_dir=cache)
     total = sum(len(c.placements) for c in first.campaigns)
     assert first.generated["pdf"] == total
     # When the Lincoln Green headline changes
-    path = project_copy / LG
+    path = project_copy.root / LG
     path.write_text(path.read_text().replace("close to home", "near where you live"))
-    second = publish.build(site_dir=out, cache_dir=cache, config_file=project_copy / "mkdocs.yml")
+    second = build(project_copy, site_dir=out, cache_dir=cache)
     # Then only its posters are made again, and the old cache entries are cleared away
     lincoln = next(c for c in load_all(project_copy) if c.slug == "lincoln-green")
     assert second.generated["pdf"] == len(lincoln.placements)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cchcc import publish
-from cchcc.campaigns import FORMATS, load_all
+from cchcc.site import campaign_pages
+from cchcc.site.build import catalogue_path
+from cchcc.site.campaigns import FORMATS, load_all
+from tests.conftest import PROJECT, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = load_all(ROOT)
+SAMPLES = load_all(PROJECT)
 PLACEMENTS = [(c, p) for c in SAMPLES for p in c.placements]
 
 
@@ -87,17 +88,17 @@ def test_redirect_points_elsewhere_once_the_campaign_has_ended():
     placement = campaign.placements[0]
     from hub.config import load_programme
 
-    def state(today: dt.date) -> publish.State:
-        return publish.State(
-            root=ROOT, site_url="https://jobs.example.org/", site_name="x",
-            programme=load_programme(ROOT / "programme.yml"), campaigns=SAMPLES, today=today, cache_dir=ROOT,
+    def pages(today: dt.date) -> campaign_pages.CampaignPages:
+        return campaign_pages.CampaignPages(
+            site_url="https://jobs.example.org/", site_name="x",
+            programme=load_programme(ROOT / "programme.yml"), campaigns=SAMPLES, today=today, files={},
         )
 
-    after = state(campaign.data.ends + dt.timedelta(days=1))
-    during = state(campaign.data.ends)
-    assert publish.redirect_target(after, campaign, placement) == campaign.data.redirect_after_end
-    assert publish.redirect_target(during, campaign, placement) == f"/campaigns/{campaign.slug}/?s={placement.id}"
-    assert campaign.data.redirect_after_end in publish.redirect_html(after, campaign, placement)
+    after = pages(campaign.data.ends + dt.timedelta(days=1))
+    during = pages(campaign.data.ends)
+    assert campaign_pages.redirect_target(after, campaign, placement) == campaign.data.redirect_after_end
+    assert campaign_pages.redirect_target(during, campaign, placement) == f"/campaigns/{campaign.slug}/?s={placement.id}"
+    assert campaign.data.redirect_after_end in campaign_pages.redirect_html(after, campaign, placement)
 
 
 def test_campaign_pages_make_no_third_party_requests(site_build):
@@ -123,7 +124,7 @@ def test_build_writes_the_campaign_catalogue_beside_the_site_for_the_functions(s
     from hub.catalogue import load_catalogue
 
     path = site_build.site_dir.parent / "campaigns.json"
-    assert path == publish.catalogue_path(site_build.site_dir)
+    assert path == catalogue_path(site_build.site_dir)
     assert not (site_build.site_dir / "campaigns.json").exists()
     data = json.loads(path.read_text(encoding="utf-8"))
     assert set(data) == {"campaigns", "placements"}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cchcc import pages
+from cchcc.site import pages
+from cchcc.site.pay import PayError, load_pay, money
 
 ROOT = Path(__file__).resolve().parents[2]
 CAREERS = ROOT / "site" / "docs" / "careers"
@@ -105,8 +106,8 @@ def test_accessibility_statement_names_the_standard_and_the_regulations(site_bui
 
 
 @pytest.fixture(scope="module")
-def data():
-    return pages.SiteData.load(root=ROOT)
+def data(programme):
+    return pages.SiteData(programme, load_pay(ROOT / "site" / "data" / "pay.yml"))
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ def test_the_hook_turns_a_bad_shortcode_into_a_build_error(tmp_path, caplog):
 
     from tests.site.conftest import copy_project
 
-    project = copy_project(tmp_path)
+    project = copy_project(tmp_path).root
     (project / "site/docs/careers/porter.md").write_text('# Porter\n\n{{ pay("band-99") }}\n', encoding="utf-8")
     cfg = load_config(str(project / "mkdocs.yml"), site_dir=str(tmp_path / "out"),
                       hooks=[str(project / "site/hooks/pages.py")])
@@ -145,8 +146,8 @@ def test_the_hook_turns_a_bad_shortcode_into_a_build_error(tmp_path, caplog):
 
 
 def test_money_and_pay_text(data):
-    assert pages.money(24465) == "£24,465"
-    assert pages.money(12.0) == "£12.00"
+    assert money(24465) == "£24,465"
+    assert money(12.0) == "£12.00"
     out = pages.expand('{{ pay("band-3") }} / {{ pay("national-living-wage") }}', data, page="x.md").markdown
     band3, nlw = PAY["bands"]["band-3"], PAY["hourly"]["national-living-wage"]["rate"]
     assert out == f"£{band3['from']:,} to £{band3['to']:,} a year / £{nlw:.2f} an hour"
@@ -155,5 +156,5 @@ def test_money_and_pay_text(data):
 def test_a_broken_pay_file_names_the_file_and_field(tmp_path):
     bad = tmp_path / "pay.yml"
     bad.write_text("pay_year: '2025/26'\neffective_from: x\nsource: y\nbands:\n  band-2: {label: B, from: 5, to: 1}\n")
-    with pytest.raises(pages.PagesError, match=r"pay\.yml: bands\.band-2\.to: is lower than from"):
-        pages.load_pay(bad)
+    with pytest.raises(PayError, match=r"pay\.yml: bands\.band-2\.to \(line 5\): is lower than from"):
+        load_pay(bad)

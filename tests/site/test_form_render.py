@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cchcc import pages
+from cchcc.site import pages
 from hub import form
 from hub.render import render_form
 
@@ -43,22 +43,15 @@ def test_form_with_errors_keeps_answers_and_links_each_message_to_its_field():
     assert 'aria-describedby="age-hint age-error"' in html
 
 
-@pytest.mark.parametrize(
-    ("env", "configured", "expected"),
-    [
-        ({}, None, "/api/referrals"),
-        ({}, "/hub/api/referrals", "/hub/api/referrals"),
-        ({"CCHCC_API_URL": "https://api.example.org/api/referrals"}, "/x", "https://api.example.org/api/referrals"),
-    ],
-)
-def test_api_address_is_configurable(env, configured, expected):
-    assert pages.resolve_api_url(configured, env) == expected
+@pytest.mark.parametrize("configured", ["/api/referrals", "/hub/api/referrals", "https://api.example.org/api/referrals"])
+def test_api_address_is_configurable(configured):
+    assert pages.check_api_url(configured) == configured
 
 
 @pytest.mark.parametrize("bad", ["javascript:alert(1)", "http://api.example.org/x", "/a b", "//evil.example"])
 def test_a_bad_api_address_is_refused(bad):
-    with pytest.raises(pages.PagesError, match="API address"):
-        pages.resolve_api_url(bad, {})
+    with pytest.raises(pages.PagesError, match="mkdocs.yml: extra.api_url"):
+        pages.check_api_url(bad)
 
 
 def test_site_search_does_not_index_the_form(site_build):

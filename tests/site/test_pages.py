@@ -12,6 +12,7 @@ import pytest
 
 from hub import references, thanks
 from hub.config import load_programme
+from tests.conftest import PROGRAMME
 
 PAGES = [
     "/",
@@ -100,7 +101,7 @@ def test_thanks_page_checks_the_reference_against_the_real_pattern_and_has_a_box
     noscript = html.split("<noscript>")[1].split("</noscript>")[0]
     assert "cannot show your reference" in noscript and "ref=" not in noscript
     assert thanks.has_box(html)
-    assert thanks.ThanksPage(load_programme(), site_build.site_dir / "thanks" / "index.html").show("ACDE-3467").kind == "filled"
+    assert thanks.ThanksPage(load_programme(PROGRAMME), site_build.site_dir / "thanks" / "index.html").show("ACDE-3467").kind == "filled"
 
 
 def test_search_is_local_and_has_an_index(site_build):

@@ -12,10 +12,10 @@ import zxingcpp
 from markupsafe import escape
 from PIL import Image
 
-from cchcc.campaigns import load_all
+from cchcc.site.campaigns import load_all
+from tests.conftest import PROJECT
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = load_all(ROOT)
+SAMPLES = load_all(PROJECT)
 PLACEMENTS = [(c, p) for c in SAMPLES for p in c.placements]
 IDS = [p.id for _, p in PLACEMENTS]
 # ISO 216 sizes in PostScript points (1 pt = 1/72 inch), portrait.

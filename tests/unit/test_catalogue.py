@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from cchcc.campaigns import Campaign, CampaignFile, catalogue, write_catalogue
+from cchcc.site.campaigns import Campaign, CampaignFile, catalogue
 from hub.catalogue import EMPTY, Catalogue, load_catalogue
 from hub.config import ConfigError
 from hub.notifications import build_notification
-from tests.unit.test_notifications import PROGRAMME, REFERRAL, assignment
+from tests.unit.fakes import stored
+from tests.unit.test_notifications import LCC, PROGRAMME, REFERRAL
 
 
 def campaign(slug: str, title: str, placements: list[dict]) -> Campaign:
@@ -44,7 +45,7 @@ CAMPAIGNS = [
 
 
 def test_given_campaigns_when_catalogued_then_only_public_names_by_id():
-    result = catalogue(CAMPAIGNS)
+    result = catalogue(CAMPAIGNS).model_dump(mode="json")
 
     assert result == {
         "campaigns": {
@@ -60,7 +61,7 @@ def test_given_campaigns_when_catalogued_then_only_public_names_by_id():
 
 
 def test_given_written_catalogue_when_loaded_then_labels_name_with_id_in_brackets(tmp_path):
-    path = write_catalogue(CAMPAIGNS, tmp_path / "build" / "campaigns.json")
+    path = catalogue(CAMPAIGNS).write(tmp_path / "build" / "campaigns.json")
 
     loaded = load_catalogue(path)
 
@@ -75,7 +76,7 @@ def test_given_written_catalogue_when_loaded_then_labels_name_with_id_in_bracket
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("not json", "line 1, column 1"),
+        ("not json", "not valid JSON"),
         ("[]", "(top level)"),
         ('{"campaigns": {}}', "placements"),
         ('{"campaigns": {"lg": {}}, "placements": {}}', "campaigns.lg.title"),
@@ -95,27 +96,20 @@ def test_given_malformed_file_when_loaded_then_error_names_file_and_field(tmp_pa
     assert str(path) in str(caught.value) and field in str(caught.value)
 
 
-def test_given_no_file_at_default_location_when_loaded_then_empty(tmp_path, monkeypatch):
-    import hub.catalogue
-
-    monkeypatch.delenv("CCHCC_CAMPAIGNS_FILE", raising=False)
-    monkeypatch.setattr(hub.catalogue, "default_path", lambda: tmp_path / "campaigns.json")
-
-    assert load_catalogue() == EMPTY
+def test_given_no_file_where_the_settings_point_when_loaded_then_empty(tmp_path):
+    assert load_catalogue(tmp_path / "campaigns.json") == EMPTY
+    assert load_catalogue(None) == EMPTY
 
 
-def test_given_env_names_a_missing_file_when_loaded_then_error_names_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("CCHCC_CAMPAIGNS_FILE", str(tmp_path / "nope.json"))
-
+def test_given_a_named_file_is_missing_when_required_then_error_names_it(tmp_path):
     with pytest.raises(ConfigError, match="nope.json: .*file not found"):
-        load_catalogue()
+        load_catalogue(tmp_path / "nope.json", required=True)
 
 
 def test_given_catalogue_when_notification_built_then_text_and_html_name_campaign_and_placement():
-    referral = {**REFERRAL, "campaign": "lincoln-green", "source": "lg-library"}
-    lcc = assignment("lcc-employment-skills")
+    referral, [lcc] = stored(programme=PROGRAMME, campaign="lincoln-green", source="lg-library")
 
-    message = build_notification(referral, lcc, [lcc], PROGRAMME, Catalogue(**catalogue(CAMPAIGNS)))
+    message = build_notification(referral, lcc, [lcc], PROGRAMME, catalogue(CAMPAIGNS))
 
     assert "Campaign: Lincoln Green health and care jobs (lincoln-green)\n" in message.text
     assert "Placement: Local library (lg-library), Notice board by the door\n" in message.text
@@ -125,9 +119,7 @@ def test_given_catalogue_when_notification_built_then_text_and_html_name_campaig
 
 
 def test_given_ids_the_catalogue_does_not_know_when_built_then_ids_shown_as_they_are():
-    lcc = assignment("lcc-employment-skills")
-
-    message = build_notification(REFERRAL, lcc, [lcc], PROGRAMME, Catalogue(**catalogue(CAMPAIGNS)))
+    message = build_notification(REFERRAL, LCC, [LCC], PROGRAMME, catalogue(CAMPAIGNS))
 
     assert "Campaign: harehills-spring\n" in message.text and "Placement: harehills-library\n" in message.text
     assert "<td>harehills-spring</td>" in message.html and "<td>harehills-library</td>" in message.html
@@ -135,15 +127,15 @@ def test_given_ids_the_catalogue_does_not_know_when_built_then_ids_shown_as_they
 
 def test_given_names_with_markup_when_built_then_html_escapes_them():
     odd = Catalogue(campaigns={"c1": {"title": "Jobs <b>&</b> care"}}, placements={})
-    lcc = assignment("lcc-employment-skills")
+    referral, [lcc] = stored(programme=PROGRAMME, campaign="c1")
 
-    message = build_notification({**REFERRAL, "campaign": "c1"}, lcc, [lcc], PROGRAMME, odd)
+    message = build_notification(referral, lcc, [lcc], PROGRAMME, odd)
 
     assert "Jobs &lt;b&gt;&amp;&lt;/b&gt; care (c1)" in message.html
     assert "Campaign: Jobs <b>&</b> care (c1)" in message.text
 
 
 def test_written_catalogue_is_stable_json(tmp_path):
-    first = write_catalogue(CAMPAIGNS, tmp_path / "a.json").read_text(encoding="utf-8")
-    second = write_catalogue(list(CAMPAIGNS), tmp_path / "b.json").read_text(encoding="utf-8")
-    assert first == second and json.loads(first) == catalogue(CAMPAIGNS)
+    first = catalogue(CAMPAIGNS).write(tmp_path / "a.json").read_text(encoding="utf-8")
+    second = catalogue(list(CAMPAIGNS)).write(tmp_path / "b.json").read_text(encoding="utf-8")
+    assert first == second and json.loads(first) == catalogue(CAMPAIGNS).model_dump(mode="json")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cchcc.http_api import http_api_event, http_api_response
+from cchcc.local.http_api import http_api_event, http_api_response
 
 
 def event(body: bytes = b"", content_type: str | None = None, headers=(), query: str = "", method: str = "POST"):

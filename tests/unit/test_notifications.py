@@ -16,34 +16,18 @@ from hub.notifications import (
     build_notification,
     sign,
 )
+from tests.conftest import PROGRAMME as PROGRAMME_FILE
+from tests.unit.fakes import stored
 
-PROGRAMME = load_programme()
-
-REFERRAL = {
-    "reference": "HX4K-9TMR",
-    "name": "Zqx <b>Testperson</b>",
-    "email": "zqx@example.com",
-    "phone": "07700900982",
-    "postcode": "LS12 3AB",
-    "age": 47,
-    "interests": ["caring", "organising"],
-    "situation": "looking-for-work",
-    "support_needs": "Qwv mornings",
-    "language": "Polish",
-    "campaign": "harehills-spring",
-    "source": "harehills-library",
-    "created_at": "2025-03-12T10:15:00.000Z",
-}
-
-
-def assignment(spoke, role="notify", rule="leeds-resident", reason="Any Leeds (LS) postcode", priority=3):
-    return {"spoke": spoke, "role": role, "rule": rule, "reason": reason, "priority": priority}
+PROGRAMME = load_programme(PROGRAMME_FILE)
+# Stored through the real storage code: LS12 3AB, aged 47, matches Leeds City Council only.
+REFERRAL, (LCC,) = stored(programme=PROGRAMME)
 
 
 def test_given_lcc_assignment_when_built_then_only_its_configured_fields_appear():
-    lcc = assignment("lcc-employment-skills")
+    assert LCC.spoke == "lcc-employment-skills" and LCC.role == "notify"
 
-    message = build_notification(REFERRAL, lcc, [lcc], PROGRAMME)
+    message = build_notification(REFERRAL, LCC, [LCC], PROGRAMME)
 
     assert message.to == ("employment.skills@example.org",)
     assert message.subject == "New referral HX4K-9TMR from CCHCC"
@@ -51,6 +35,7 @@ def test_given_lcc_assignment_when_built_then_only_its_configured_fields_appear(
         assert "HX4K-9TMR" in body and "harehills-spring" in body and "harehills-library" in body
         assert "Any Leeds (LS) postcode" in body and "lives in Leeds" in body
         assert "Polish" in body and "Caring for people" in body
+    assert "Received: 2025-03-12T10:15:00.000Z" in message.text
     assert "Age:" not in message.text and "47" not in message.text  # lcc does not receive age
     assert "Age" not in message.html
     assert set(message.payload["fields"]) == set(PROGRAMME.spoke("lcc-employment-skills").receives)
@@ -58,7 +43,7 @@ def test_given_lcc_assignment_when_built_then_only_its_configured_fields_appear(
 
 
 def test_given_personal_data_when_built_then_subject_has_none_and_html_is_escaped():
-    message = build_notification(REFERRAL, assignment("lcc-employment-skills"), [], PROGRAMME)
+    message = build_notification(REFERRAL, LCC, [], PROGRAMME)
 
     assert "Zqx" not in message.subject and "LS12" not in message.subject
     assert "<b>Testperson</b>" not in message.html and "&lt;b&gt;Testperson&lt;/b&gt;" in message.html
@@ -66,19 +51,23 @@ def test_given_personal_data_when_built_then_subject_has_none_and_html_is_escape
 
 
 def test_given_other_matches_when_built_then_they_are_named_as_also_eligible():
-    cchcc = assignment("cchcc", rule="target-area", reason="Postcode is in the target area", priority=1)
-    hwf = assignment("hwf", role="eligible", rule="young-person-leeds", reason="Aged 16 to 25", priority=2)
+    referral, assignments = stored(programme=PROGRAMME, postcode="LS9 7AB", age="20")
+    cchcc = assignments[0]
+    assert [(a.spoke, a.role) for a in assignments] == [
+        ("cchcc", "notify"), ("hwf", "eligible"), ("lcc-employment-skills", "eligible")
+    ]
 
-    message = build_notification(REFERRAL, cchcc, [cchcc, hwf], PROGRAMME)
+    message = build_notification(referral, cchcc, assignments, PROGRAMME)
 
     assert "Healthier Working Futures" in message.text and "Healthier Working Futures" in message.html
-    assert message.payload["also_eligible"] == ["hwf"]
+    assert message.payload["also_eligible"] == ["hwf", "lcc-employment-skills"]
 
 
 def test_given_triage_assignment_when_built_then_goes_to_triage_address_with_all_fields():
-    hub = assignment("hub", rule="no-match", reason="Matched no spoke's rules", priority=0)
+    referral, [hub] = stored(programme=PROGRAMME, postcode="M1 1AE")
+    assert hub.spoke == "hub" and hub.rule == "no-match"
 
-    message = build_notification(REFERRAL, hub, [hub], PROGRAMME)
+    message = build_notification(referral, hub, [hub], PROGRAMME)
 
     assert message.to == ("cchcc.hub@example.org",) and message.spoke == "hub"
     assert "Age: 47" in message.text
@@ -97,7 +86,7 @@ class FakeSes:
 
 def test_given_notification_when_sent_by_ses_then_text_html_and_tags_go_with_it():
     client = FakeSes()
-    message = build_notification(REFERRAL, assignment("lcc-employment-skills"), [], PROGRAMME)
+    message = build_notification(REFERRAL, LCC, [], PROGRAMME)
 
     SesNotifier("no-reply@example.org", client=client).send(message)
 
@@ -116,7 +105,7 @@ def test_given_ses_refuses_when_sent_then_notification_failed_error_chained():
     from botocore.exceptions import ClientError
 
     error = ClientError({"Error": {"Code": "MessageRejected", "Message": "no"}}, "SendEmail")
-    message = build_notification(REFERRAL, assignment("lcc-employment-skills"), [], PROGRAMME)
+    message = build_notification(REFERRAL, LCC, [], PROGRAMME)
 
     with pytest.raises(NotificationFailedError) as info:
         SesNotifier("no-reply@example.org", client=FakeSes(error)).send(message)
@@ -131,7 +120,7 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body():
 def test_given_unreachable_webhook_when_sent_then_notification_failed_error():
     from hub.config import Webhook
 
-    message = build_notification(REFERRAL, assignment("lcc-employment-skills"), [], PROGRAMME)
+    message = build_notification(REFERRAL, LCC, [], PROGRAMME)
     hook = Webhook(url="http://127.0.0.1:9/hook", secret_env="HOOK_SECRET")
     message = type(message)(**{**message.__dict__, "webhook": hook})
 

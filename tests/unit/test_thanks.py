@@ -7,7 +7,6 @@ import re
 import pytest
 
 from hub import references, thanks
-from hub.config import load_programme
 
 BUILT = (
     "<!doctype html><html lang=en><head><title>Thank you</title>"
@@ -15,11 +14,6 @@ BUILT = (
     + thanks.reference_box()
     + "<p>Please write down your reference.</p></main></body></html>\n"
 )
-
-
-@pytest.fixture
-def programme():
-    return load_programme()
 
 
 @pytest.fixture
@@ -105,10 +99,3 @@ def test_page_is_read_again_when_the_file_changes(tmp_path, programme):
     assert page.show(None).html == BUILT
     path.write_text(BUILT.replace("Thank you,", "Thanks,"), encoding="utf-8")
     assert "Thanks, we have" in page.show(None).html
-
-
-def test_default_path_prefers_the_environment_then_the_task_root(monkeypatch, tmp_path):
-    monkeypatch.setenv("CCHCC_THANKS_PAGE", str(tmp_path / "x.html"))
-    assert thanks.default_path() == tmp_path / "x.html"
-    monkeypatch.delenv("CCHCC_THANKS_PAGE")
-    assert thanks.default_path().name in ("thanks.html", "index.html")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from hub import form
-from hub.models import (
-    Submission,
+from hub.models import Submission
+from hub.validation import (
     SubmissionInvalidError,
     is_honeypot_filled,
     normalise_phone,
@@ -208,12 +208,12 @@ REJECTED = [
     ({"postcode": "Leeds"}, "postcode", "invalid"),
     ({"postcode": 97}, "postcode", "invalid"),
     # age: both ends of the range, and anything that is not a whole number
-    ({"age": "15"}, "age", "too_young"),
-    ({"age": 15}, "age", "too_young"),
-    ({"age": "0"}, "age", "too_young"),
-    ({"age": "101"}, "age", "too_old"),
-    ({"age": 101}, "age", "too_old"),
-    ({"age": "999"}, "age", "too_old"),
+    ({"age": "15"}, "age", "too_small"),
+    ({"age": 15}, "age", "too_small"),
+    ({"age": "0"}, "age", "too_small"),
+    ({"age": "101"}, "age", "too_big"),
+    ({"age": 101}, "age", "too_big"),
+    ({"age": "999"}, "age", "too_big"),
     ({"age": REMOVE}, "age", "required"),
     ({"age": ""}, "age", "required"),
     ({"age": None}, "age", "required"),

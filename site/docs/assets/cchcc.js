@@ -5,7 +5,7 @@
   "use strict";
 
   var SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
-  var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+  var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
   function param(name) {
     var match = new RegExp("[?&]" + name + "=([^&#]*)").exec(window.location.search);
@@ -25,60 +25,72 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
-  function text(form, name) {
-    var el = form.elements[name];
-    return el && typeof el.value === "string" ? el.value.replace(CONTROL, "").trim() : "";
+  // As hub.validation.text: control characters out, one line unless multi-line, trimmed.
+  function clean(value, multiline) {
+    if (typeof value !== "string") return "";
+    value = value.replace(/\r\n?/g, "\n").replace(CONTROL, "");
+    if (!multiline) value = value.replace(/\s*[\t\n]+\s*/g, " ");
+    return value.trim();
   }
 
-  // Mirrors hub.models.normalise_phone.
+  // As hub.validation.normalise_phone.
   function ukPhone(value, allowed) {
     if (!allowed.test(value)) return null;
     var digits = value.replace(/[^0-9+]/g, "");
     if (digits.indexOf("+44") === 0) digits = "0" + digits.slice(3).replace(/^0/, "");
     else if (digits.indexOf("0044") === 0) digits = "0" + digits.slice(4).replace(/^0/, "");
-    if (digits.indexOf("+") !== -1 || digits.charAt(0) !== "0") return null;
+    if (digits.indexOf("+") !== -1 || digits.charAt(0) !== "0" || digits.indexOf("00") === 0) return null;
     return digits.length >= 10 && digits.length <= 11 ? digits : null;
   }
 
-  // Mirrors hub.models.parse_submission: same checks, same order, same messages.
-  function check(form, rules) {
-    var m = rules.messages, max = rules.maxLengths, errors = {};
-    function long(field, value) {
-      if (value.length > max[field]) { errors[field] = m[field].too_long; return true; }
-      return false;
-    }
-    var name = text(form, "name");
-    if (!name) errors.name = m.name.required; else long("name", name);
+  // One check per kind of field, as in hub.validation: a problem code, or null.
+  var KINDS = {
+    email: function (value, rules) {
+      var domain = value.slice(value.lastIndexOf("@") + 1);
+      var bad = !new RegExp(rules.emailPattern).test(value) || value.indexOf("..") !== -1 ||
+        domain.charAt(0) === "." || domain.charAt(domain.length - 1) === ".";
+      return bad ? "invalid" : null;
+    },
+    tel: function (value, rules) { return ukPhone(value, new RegExp(rules.phoneAllowed)) === null ? "invalid" : null; },
+    postcode: function (value, rules) {
+      return new RegExp(rules.postcodePattern).test(value.replace(/\s+/g, "").toUpperCase()) ? null : "invalid";
+    },
+    "whole-number": function (value, rules, field) {
+      if (!/^[0-9]{1,3}$/.test(value)) return "invalid";
+      var number = parseInt(value, 10);
+      if (field.minimum !== null && number < field.minimum) return "too_small";
+      if (field.maximum !== null && number > field.maximum) return "too_big";
+      return null;
+    },
+    choice: function (value, rules, field) { return field.choices.indexOf(value) === -1 ? "invalid" : null; },
+    agree: function (value) { return value === "yes" ? null : "required"; }
+  };
 
-    var email = text(form, "email"), phone = text(form, "phone");
-    if (!email && !phone) errors.email = m.email.contact;
-    if (email && !long("email", email) && (!new RegExp(rules.emailPattern).test(email) || email.indexOf("..") !== -1)) {
-      errors.email = m.email.invalid;
+  // As hub.validation.parse_submission, from the same field table (hub.form.browser_rules):
+  // same checks, same order, same messages. ``values`` as answers() gives them.
+  function check(values, rules) {
+    var errors = {};
+    rules.fields.forEach(function (field) {
+      var code = null, value = values[field.name];
+      if (field.kind === "choices") {
+        var picked = Array.isArray(value) ? value : (value ? [value] : []);
+        if (picked.length > field.choices.length || picked.some(function (v) { return field.choices.indexOf(v) === -1; })) code = "invalid";
+      } else {
+        value = clean(value, field.kind === "long-text");
+        if (!value) code = field.required ? "required" : null;
+        else if (field.maxLength !== null && value.length > field.maxLength) code = field.kind === "postcode" ? "invalid" : "too_long";
+        else if (KINDS[field.kind]) code = KINDS[field.kind](value, rules, field);
+      }
+      if (code) errors[field.name] = field.messages[code];
+    });
+    var reachable = rules.contact.some(function (name) { return clean(values[name], false); });
+    if (!reachable && !errors[rules.contact[0]]) {
+      var first = rules.fields.filter(function (f) { return f.name === rules.contact[0]; })[0];
+      errors[first.name] = first.messages.contact;
     }
-    if (phone && !long("phone", phone) && ukPhone(phone, new RegExp(rules.phoneAllowed)) === null) {
-      errors.phone = m.phone.invalid;
-    }
-
-    var postcode = text(form, "postcode");
-    var pattern = new RegExp(rules.postcodePattern); // hub/postcodes.py BROWSER_PATTERN
-    var compact = postcode.replace(/\s+/g, "").toUpperCase();
-    if (!postcode) errors.postcode = m.postcode.required;
-    else if (postcode.length > max.postcode || !pattern.test(compact)) {
-      errors.postcode = m.postcode.invalid;
-    }
-
-    var age = text(form, "age");
-    if (!age) errors.age = m.age.required;
-    else if (!/^[0-9]{1,3}$/.test(age)) errors.age = m.age.invalid;
-    else if (parseInt(age, 10) < rules.minAge) errors.age = m.age.too_young;
-    else if (parseInt(age, 10) > rules.maxAge) errors.age = m.age.too_old;
-
-    var needs = text(form, "support_needs");
-    if (needs) long("support_needs", needs);
-    var language = text(form, "language");
-    if (language) long("language", language);
-    if (!(form.elements.consent && form.elements.consent.checked)) errors.consent = m.consent.required;
-    return errors;
+    var ordered = {};
+    rules.fields.forEach(function (f) { if (errors[f.name]) ordered[f.name] = errors[f.name]; });
+    return ordered;
   }
 
   function answers(form) {
@@ -144,9 +156,10 @@
   };
 
   Form.prototype.showErrors = function (errors) {
-    var self = this, order = this.rules.fieldOrder, list, first = this.rules.firstInput;
+    var self = this, list, first = {};
+    this.rules.fields.forEach(function (f) { first[f.name] = f.firstInput; });
     this.clearErrors();
-    var fields = order.filter(function (f) { return errors[f]; });
+    var fields = this.rules.fields.map(function (f) { return f.name; }).filter(function (f) { return errors[f]; });
     Object.keys(errors).forEach(function (f) { if (fields.indexOf(f) === -1) fields.push(f); });
     if (!fields.length) return;
     list = this.summary.querySelector("ul");
@@ -226,7 +239,7 @@
 
   Form.prototype.send = function () {
     if (this.busy) return;
-    var errors = check(this.form, this.rules), self = this;
+    var errors = check(answers(this.form), this.rules), self = this;
     if (Object.keys(errors).length) {
       this.say("");
       this.showErrors(errors);
@@ -346,6 +359,12 @@
     showReference();
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  if (typeof module === "object" && module.exports) {
+    // Node (the tests): the checks, without a page.
+    module.exports = { check: check, clean: clean, ukPhone: ukPhone };
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

@@ -6,7 +6,8 @@ What it runs, in order (``--dry-run`` prints the plan and runs nothing):
    credentials work (``aws sts get-caller-identity``), and says what to do when not;
 2. reads ``samconfig.toml`` (stack name, region, ``parameter_overrides``) and checks
    the parameters: ``SenderEmail`` must equal ``programme.sender_email``;
-3. ``cchcc build`` with ``CCHCC_SITE_URL=https://<DomainName>/`` (QR codes need the real URL);
+3. ``cchcc build --site-url https://<DomainName>/`` with the same programme file (QR codes
+   need the real URL; the privacy notice names the partners of the file being deployed);
 4. computes the Content-Security-Policy hashes of the built site's inline scripts;
 5. ``sam build`` (``functions/Makefile`` puts programme.yml and the campaigns.json that
    step 3 wrote into each artifact, so notifications name campaigns and placements, and
@@ -34,13 +35,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMCONFIG = ROOT / "samconfig.toml"
-TEMPLATE = ROOT / "infra" / "template.yaml"
-BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
-SITE_DIR = ROOT / "build" / "site"
-CAMPAIGNS_FILE = "campaigns.json"  # written by `cchcc build` beside SITE_DIR (cchcc.publish.catalogue_path)
-THANKS_PAGE = "thanks/index.html"  # in SITE_DIR; the intake function serves it with the reference (hub.thanks)
+from cchcc.project import Project, ProjectError
+
+THANKS_PAGE = "thanks/index.html"  # in the site; the intake function serves it with the reference (hub.thanks)
 REQUIRED_PARAMETERS = ("DomainName", "CertificateArn", "SenderEmail", "AlertEmail")
 # Values shipped in samconfig.toml that must be replaced before a real deploy.
 EXAMPLE_MARKERS = ("example.org", "111122223333", "00000000-0000-0000-0000-000000000000")
@@ -82,7 +79,7 @@ def parse_parameter_overrides(value: str | list[str] | None) -> dict[str, str]:
     return parameters
 
 
-def read_samconfig(path: Path = SAMCONFIG, env: str = "default") -> SamConfig:
+def read_samconfig(path: Path, env: str = "default") -> SamConfig:
     if not path.exists():
         raise DeployError(f"{path}: not found")
     try:
@@ -173,7 +170,7 @@ def csp_hash(script: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
-def site_policy(site_dir: Path = SITE_DIR) -> SitePolicy:
+def site_policy(site_dir: Path) -> SitePolicy:
     """What the CSP must allow for the built site: hashes of executable inline scripts
     (``<script type="application/json">`` data blocks need none) and whether inline styles occur."""
     if not (site_dir / "index.html").exists():
@@ -207,7 +204,8 @@ def site_policy(site_dir: Path = SITE_DIR) -> SitePolicy:
 class Runner:
     """Runs (or, dry, only prints) commands. Tests replace it."""
 
-    def __init__(self, dry_run: bool = False, out=sys.stdout):
+    def __init__(self, cwd: Path, dry_run: bool = False, out=sys.stdout):
+        self.cwd = cwd
         self.dry_run = dry_run
         self.out = out
 
@@ -222,7 +220,7 @@ class Runner:
             return ""
         completed = subprocess.run(
             args,
-            cwd=ROOT,
+            cwd=self.cwd,
             env={**os.environ, **(env or {})},
             check=False,
             text=True,
@@ -277,16 +275,16 @@ def overrides_argument(parameters: dict[str, str]) -> list[str]:
 
 
 def deploy(
+    project: Project,
     *,
-    config_path: Path = SAMCONFIG,
-    programme_path: Path | None = None,
+    config_path: Path | None = None,
     dry_run: bool = False,
     runner: Runner | None = None,
     which=shutil.which,
 ) -> int:
-    from hub.config import ConfigError, default_path, load_programme
+    from hub.config import ConfigError, load_programme
 
-    runner = runner or Runner(dry_run=dry_run)
+    runner = runner or Runner(project.root, dry_run=dry_run)
     say = runner.say
 
     tool_problems = check_tools(which)
@@ -295,17 +293,18 @@ def deploy(
     for problem in tool_problems:
         say(f"note: {problem}")
 
-    config = read_samconfig(config_path)
-    programme_file = Path(programme_path or default_path()).resolve()
+    config = read_samconfig(config_path or project.samconfig_file)
+    programme_file = project.programme_file
     try:
-        programme = load_programme(programme_file)
-    except ConfigError as exc:
+        programme = load_programme(project.require_programme())
+    except (ConfigError, ProjectError) as exc:
         raise DeployError(str(exc)) from exc
     problems = check_parameters(config, programme.programme.sender_email, allow_examples=dry_run)
     if problems:
         raise DeployError("\n".join(problems))
     domain = config.parameters["DomainName"]
     site_url = f"https://{domain}/"
+    site_dir = project.site_dir
     say(f"Deploying stack {config.stack_name} to {config.region} for {site_url}")
 
     if not tool_problems:
@@ -313,27 +312,29 @@ def deploy(
         say(f"AWS account {account}")
 
     say("1/6 build the site with its public URL")
-    runner.run([sys.executable, "-m", "cchcc.cli", "build"], env={"CCHCC_SITE_URL": site_url})
+    runner.run([sys.executable, "-m", "cchcc.cli", "--project", str(project.root), "build",
+                "--programme", str(programme_file), "--site-url", site_url])
 
     say("2/6 Content-Security-Policy for the built site's inline scripts")
-    if dry_run and not (SITE_DIR / "index.html").exists():
+    if dry_run and not (site_dir / "index.html").exists():
         policy = SitePolicy([], False, ["(dry run: no build/site to read hashes from)"])
     else:
-        policy = site_policy(SITE_DIR)
+        policy = site_policy(site_dir)
     for warning in policy.warnings:
         say(f"warning: {warning}")
     say(f"  {len(policy.script_hashes)} inline script hash(es); inline styles: {policy.parameters()['CspInlineStyles']}")
 
     say("3/6 build the functions (functions/Makefile)")
-    campaigns_file = (SITE_DIR.parent / CAMPAIGNS_FILE).resolve()
+    campaigns_file = project.catalogue_file
     if not dry_run and not campaigns_file.exists():
         say(f"warning: {campaigns_file} not found; notifications will name campaigns and placements by id only")
-    thanks_page = (SITE_DIR / THANKS_PAGE).resolve()
+    thanks_page = site_dir / THANKS_PAGE
     if not dry_run and not thanks_page.exists():
         say(f"warning: {thanks_page} not found; the intake function will answer /thanks/ with a short page")
+    built = project.root / ".aws-sam" / "build"
     runner.run(
-        ["sam", "build", "--config-file", str(config.path), "--template-file", str(TEMPLATE),
-         "--build-dir", str(BUILT_TEMPLATE.parent)],
+        ["sam", "build", "--config-file", str(config.path), "--template-file", str(project.template_file),
+         "--build-dir", str(built)],
         env={"CCHCC_PROGRAMME_FILE": str(programme_file),
              "CCHCC_CAMPAIGNS_FILE": str(campaigns_file),
              "CCHCC_THANKS_PAGE": str(thanks_page)},
@@ -342,14 +343,14 @@ def deploy(
     say("4/6 deploy the stack (review the change set, then confirm)")
     parameters = {**config.parameters, **policy.parameters()}
     runner.run(
-        ["sam", "deploy", "--config-file", str(config.path), "--template-file", str(BUILT_TEMPLATE),
+        ["sam", "deploy", "--config-file", str(config.path), "--template-file", str(built / "template.yaml"),
          "--stack-name", config.stack_name, "--region", config.region,
          "--parameter-overrides", *overrides_argument(parameters)]
     )
 
     outputs = stack_outputs(runner, config)
     say("5/6 upload the site")
-    runner.run(["aws", "s3", "sync", str(SITE_DIR), f"s3://{outputs['SiteBucketName']}", "--delete",
+    runner.run(["aws", "s3", "sync", str(site_dir), f"s3://{outputs['SiteBucketName']}", "--delete",
                 "--region", config.region])
 
     say("6/6 invalidate CloudFront's cache")

@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import ast
 import html
-import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from cchcc.site.pay import Band, PayTable, money
 from hub import thanks
-from hub.config import Programme, load_programme
+from hub.config import Programme
 from hub.render import render_form
 
 DEFAULT_API_URL = "/api/referrals"
@@ -40,116 +37,6 @@ class PagesError(ValueError):
     """A page or a site data file is wrong. The message names the file and what to fix."""
 
 
-# --------------------------------------------------------------------------- pay data
-
-
-@dataclass(frozen=True)
-class Band:
-    id: str
-    label: str
-    low: int
-    high: int
-    hourly: float | None = None
-
-
-@dataclass(frozen=True)
-class HourlyRate:
-    id: str
-    label: str
-    rate: float
-    as_of: str
-    source: str
-
-
-@dataclass(frozen=True)
-class PayTable:
-    year: str
-    effective_from: str
-    country: str
-    source: str
-    note: str
-    bands: dict[str, Band]
-    hourly: dict[str, HourlyRate]
-    unsocial_hours: dict[str, dict[str, int]]
-
-
-def load_pay(path: str | os.PathLike[str]) -> PayTable:
-    """Read ``site/data/pay.yml``; every problem names the file and the field."""
-    file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PagesError(f"{file}: file not found (the careers pages take pay from it)") from exc
-    except yaml.YAMLError as exc:
-        raise PagesError(f"{file}: YAML syntax error: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PagesError(f"{file}: expected keys such as pay_year, source and bands")
-
-    def need(mapping: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
-        if key not in mapping:
-            raise PagesError(f"{file}: {where}{key}: is required but missing")
-        value = mapping[key]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise PagesError(f"{file}: {where}{key}: has the wrong type ({type(value).__name__})")
-        return value
-
-    known = {"pay_year", "effective_from", "country", "source", "note", "bands", "hourly", "unsocial_hours"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise PagesError(f"{file}: {', '.join(unknown)}: unknown key (check the spelling)")
-    year = str(need(data, "pay_year", ""))
-    if not re.fullmatch(r"20[0-9]{2}/[0-9]{2}", year):
-        raise PagesError(f"{file}: pay_year: expected a year like 2025/26, got {year!r}")
-
-    bands: dict[str, Band] = {}
-    for band_id, raw in (need(data, "bands", "", dict)).items():
-        where = f"bands.{band_id}."
-        if not isinstance(raw, dict):
-            raise PagesError(f"{file}: bands.{band_id}: expected label, from and to")
-        low = need(raw, "from", where, int)
-        high = need(raw, "to", where, int)
-        if high < low:
-            raise PagesError(f"{file}: {where}to: is lower than from ({high} < {low})")
-        hourly = raw.get("hourly")
-        if hourly is not None and not isinstance(hourly, (int, float)):
-            raise PagesError(f"{file}: {where}hourly: expected a number")
-        bands[band_id] = Band(band_id, need(raw, "label", where), low, high, hourly)
-
-    rates: dict[str, HourlyRate] = {}
-    for rate_id, raw in (data.get("hourly") or {}).items():
-        where = f"hourly.{rate_id}."
-        if not isinstance(raw, dict):
-            raise PagesError(f"{file}: hourly.{rate_id}: expected label, rate, as_of and source")
-        rates[rate_id] = HourlyRate(
-            rate_id,
-            need(raw, "label", where),
-            float(need(raw, "rate", where, (int, float))),
-            str(need(raw, "as_of", where)),
-            need(raw, "source", where),
-        )
-    clash = sorted(set(bands) & set(rates))
-    if clash:
-        raise PagesError(f"{file}: {', '.join(clash)}: used both as a band and as an hourly rate")
-
-    return PayTable(
-        year=year,
-        effective_from=str(need(data, "effective_from", "")),
-        country=str(data.get("country") or "England"),
-        source=need(data, "source", ""),
-        note=str(data.get("note") or ""),
-        bands=bands,
-        hourly=rates,
-        unsocial_hours=data.get("unsocial_hours") or {},
-    )
-
-
-def money(amount: float) -> str:
-    """``24465`` -> ``£24,465``; ``12.5`` -> ``£12.50``."""
-    if float(amount).is_integer() and amount >= 100:
-        return f"£{int(amount):,}"
-    return f"£{amount:,.2f}"
-
-
 # --------------------------------------------------------------------------- site data
 
 
@@ -161,31 +48,13 @@ class SiteData:
     pay: PayTable
     api_url: str = DEFAULT_API_URL
 
-    @classmethod
-    def load(
-        cls,
-        *,
-        root: str | os.PathLike[str],
-        api_url: str | None = None,
-        programme_path: str | os.PathLike[str] | None = None,
-    ) -> "SiteData":
-        if programme_path is None and not os.environ.get("CCHCC_PROGRAMME_FILE"):
-            beside = Path(root) / "programme.yml"
-            programme_path = beside if beside.exists() else None
-        return cls(
-            programme=load_programme(programme_path),
-            pay=load_pay(Path(root) / "site" / "data" / "pay.yml"),
-            api_url=resolve_api_url(api_url),
-        )
 
-
-def resolve_api_url(configured: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """``CCHCC_API_URL``, else ``extra.api_url`` from mkdocs.yml, else same origin ``/api/referrals``."""
-    env = os.environ if environ is None else environ
-    value = (env.get("CCHCC_API_URL") or configured or DEFAULT_API_URL).strip()
+def check_api_url(value: str) -> str:
+    """``extra.api_url`` from mkdocs.yml: where the form posts (same origin by default)."""
+    value = value.strip()
     if not _API_URL.match(value):
         raise PagesError(
-            f"API address {value!r} (CCHCC_API_URL or extra.api_url in mkdocs.yml): "
+            f"mkdocs.yml: extra.api_url: {value!r} is not usable; "
             "use a path on this site such as /api/referrals, or an https:// address"
         )
     return value
@@ -274,7 +143,7 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
 
     def pay_table() -> str:
         rows = ["| NHS pay band | Pay for a full-time job |", "|---|---|"]
-        rows += [f"| {esc(b.label)} | {pay_text(b.id)} |" for b in pay.bands.values()]
+        rows += [f"| {esc(b.label)} | {pay_text(band_id)} |" for band_id, b in pay.bands.items()]
         return "\n".join(rows) + "\n"
 
     def partners() -> str:

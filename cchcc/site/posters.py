@@ -18,8 +18,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from cchcc.campaigns import Campaign, Placement
-from cchcc.qr import QRCode, printed_url
+from cchcc.site.campaigns import Campaign, Placement
+from cchcc.site.qr import QRCode, printed_url
 
 TEMPLATES = Path(__file__).parent / "templates" / "print"
 SCAN_LINE = "Scan to find out about jobs in health and care"

@@ -22,7 +22,6 @@ import re
 import threading
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
 
 from hub.references import ALPHABET
 
@@ -192,72 +191,35 @@ class Outbox:
         return out
 
 
-# -- the human page -------------------------------------------------------------------
+# -- catching what moto's SES accepted ------------------------------------------------
 
-_PAGE_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;color:#0b0c0c;background:#fff;line-height:1.5}
-main{max-width:60rem;margin:0 auto;padding:1rem}
-.note{border-left:.4rem solid #1d70b8;background:#f3f2f1;padding:.5rem 1rem}
-article{border:1px solid #505a5f;border-radius:.25rem;padding:.5rem 1rem;margin:1rem 0}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 .5rem}
-dt{font-weight:700}dd{margin:0;overflow-wrap:anywhere}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f2f1;padding:.5rem;border-radius:.25rem}
-a{color:#1d4f91}a:focus{outline:3px solid #fd0;background:#fd0;color:#0b0c0c}
-h2{font-size:1.2rem;margin:.5rem 0}
-"""
+_capture_outbox: Outbox | None = None
 
 
-def render_page(messages: list[dict[str, Any]], dead_letters: int | None) -> str:
-    """The ``/_local/`` page: newest message first. Everything shown is escaped."""
-    e = html.escape
-    total = len(messages)
-    if dead_letters is None:
-        dlq = "Router dead-letter queue: could not be read."
-    else:
-        dlq = f"Router dead-letter queue: {dead_letters} message{'s' if dead_letters != 1 else ''} waiting."
-        if dead_letters:
-            dlq += " Run <code>.venv/bin/cchcc redrive</code> to route them again."
-    parts = [
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Local outbox ({total}) - CCHCC hub local stack</title>",
-        f"<style>{_PAGE_CSS}</style></head><body><main>",
-        "<h1>Local outbox</h1>",
-        '<p class="note"><strong>Local stack only.</strong> These are the messages the hub sent while '
-        "running on this machine: emails accepted by the embedded SES emulation and webhook deliveries "
-        "to the local sink. Nothing here left this computer. This page does not exist in production.</p>",
-        f"<p>{dlq}</p>",
-        f'<p>{total} message{"s" if total != 1 else ""} sent, newest first. '
-        '<a href="/_local/">Refresh this page</a> - '
-        '<a href="/_local/outbox">the same as JSON</a></p>',
-    ]
-    if not messages:
-        parts.append("<p>No messages yet. Submit a referral form and refresh.</p>")
-    for number, message in reversed(list(enumerate(messages, start=1))):
-        heading_id = f"message-{number}"
-        subject = message.get("subject") or "(no subject)"
-        parts.append(f'<article aria-labelledby="{heading_id}">')
-        parts.append(f'<h2 id="{heading_id}">{number}. {e(subject)}</h2><dl>')
-        rows = [
-            ("Sent by", "email (SES)" if message.get("channel") == "email" else "webhook"),
-            ("To", ", ".join(message.get("to") or [])),
-            ("Spoke", message.get("spoke") or "-"),
-            ("Reference", message.get("reference") or "-"),
-            ("Sent at", message.get("sent_at") or "-"),
-        ]
-        for label, value in rows:
-            parts.append(f"<dt>{e(label)}</dt><dd>{e(str(value))}</dd>")
-        parts.append("</dl>")
-        if message.get("text"):
-            parts.append(f"<pre>{e(message['text'])}</pre>")
-        if message.get("html"):
-            parts.append(
-                f'<p><a href="/_local/messages/{number}.html">Open the HTML version of message {number}</a></p>'
-            )
-        parts.append("</article>")
-    parts.append("</main></body></html>")
-    return "".join(parts)
+def install_ses_capture(outbox: Outbox) -> None:
+    """Note every SESv2 ``SendEmail`` moto accepts (its text, HTML and tags), by message id.
 
+    moto keeps the accepted message in its SES backend but drops the tags and
+    one of the two body parts; the outbox joins this note with that record.
+    """
+    global _capture_outbox
+    _capture_outbox = outbox
+    from moto.sesv2.responses import SESV2Response
 
-def webhook_url(base: str, spoke: str) -> str:
-    return f"{base.rstrip('/')}/_local/webhooks/{quote(spoke)}"
+    if getattr(SESV2Response.send_email, "_cchcc_capture", False):
+        return
+    original = SESV2Response.send_email
+
+    def send_email(self: Any) -> str:
+        result = original(self)  # raises (and records nothing) if moto rejects the send
+        try:
+            message_id = json.loads(result)["MessageId"]
+            params = json.loads(self.body)
+        except (TypeError, ValueError, KeyError):
+            return result
+        if _capture_outbox is not None:
+            _capture_outbox.note_sesv2_send(message_id, params)
+        return result
+
+    send_email._cchcc_capture = True  # type: ignore[attr-defined]
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""Routing: which spoke(s) a referral goes to, and why (DESIGN.md §4, programme configuration).
+"""Routing rules: which spoke(s) a referral goes to, and why (DESIGN.md §4, programme configuration).
 
 The sample programme: ``cchcc`` for the target sectors LS9 6, LS9 7 and LS8 5
 (priority 1); ``hwf`` for ages 16–25 with an LS postcode (priority 2);
@@ -8,16 +8,14 @@ The sample programme: ``cchcc`` for the target sectors LS9 6, LS9 7 and LS8 5
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from hub.config import Programme, Rule, load_programme
-from hub.routing import NO_MATCH_RULE, RoutingFacts, route, rule_matches
-
-SAMPLE = Path(__file__).resolve().parents[2] / "programme.yml"
+from hub.rules import NO_MATCH_RULE, RoutingFacts, assignments_for, rule_matches
+from tests.conftest import PROGRAMME as SAMPLE
 
 CCHCC, HWF, LCC, HUB = "cchcc", "hwf", "lcc-employment-skills", "hub"
 
@@ -85,11 +83,11 @@ def test_primary_mode_notifies_the_highest_priority_match_only(
     sample: Programme, postcode: str, age: int, expected: list[tuple[str, str]]
 ) -> None:
     assert sample.routing_mode == "primary"
-    assert roles(route(RoutingFacts(postcode=postcode, age=age), sample)) == expected
+    assert roles(assignments_for(RoutingFacts.typed(postcode=postcode, age=age), sample)) == expected
 
 
 def test_each_assignment_records_the_rule_and_reason(sample: Programme) -> None:
-    assignments = route(RoutingFacts(postcode="LS9 7AB", age=20), sample)
+    assignments = assignments_for(RoutingFacts.typed(postcode="LS9 7AB", age=20), sample)
     assert [(a.spoke, a.rule, a.priority) for a in assignments] == [
         (CCHCC, "target-area", 1),
         (HWF, "young-person-leeds", 2),
@@ -103,19 +101,19 @@ def test_each_assignment_records_the_rule_and_reason(sample: Programme) -> None:
 
 
 def test_no_match_goes_to_hub_triage_with_a_reason(sample: Programme) -> None:
-    [only] = route(RoutingFacts(postcode="BD1 1AA", age=30), sample)
+    [only] = assignments_for(RoutingFacts.typed(postcode="BD1 1AA", age=30), sample)
     assert (only.spoke, only.role, only.rule) == (HUB, "notify", NO_MATCH_RULE)
     assert only.reason  # says why, for the person who triages it
 
 
 def test_triage_uses_the_configured_id(sample_data: dict[str, Any]) -> None:
     programme = variant(sample_data, triage={"id": "triage-desk", "name": "Triage", "email": "t@example.org"})
-    assert roles(route(RoutingFacts(postcode="BD1 1AA", age=30), programme)) == [("triage-desk", "notify")]
+    assert roles(assignments_for(RoutingFacts.typed(postcode="BD1 1AA", age=30), programme)) == [("triage-desk", "notify")]
 
 
 def test_exactly_one_spoke_is_notified_in_primary_mode(sample: Programme) -> None:
     for postcode, age, _ in PRIMARY:
-        notified = [a for a in route(RoutingFacts(postcode=postcode, age=age), sample) if a.role == "notify"]
+        notified = [a for a in assignments_for(RoutingFacts.typed(postcode=postcode, age=age), sample) if a.role == "notify"]
         assert len(notified) == 1, (postcode, age)
 
 
@@ -135,14 +133,14 @@ def test_all_mode_notifies_every_match(
     sample_data: dict[str, Any], postcode: str, age: int, expected: list[tuple[str, str]]
 ) -> None:
     programme = variant(sample_data, routing_mode="all")
-    assert roles(route(RoutingFacts(postcode=postcode, age=age), programme)) == expected
+    assert roles(assignments_for(RoutingFacts.typed(postcode=postcode, age=age), programme)) == expected
 
 
 def test_priority_not_file_order_decides_who_is_notified(sample_data: dict[str, Any]) -> None:
     reversed_spokes = list(reversed(copy.deepcopy(sample_data["spokes"])))
     programme = variant(sample_data, spokes=reversed_spokes)
     assert programme.spokes[0].id == LCC  # written last-first
-    assert roles(route(RoutingFacts(postcode="LS9 7AB", age=20), programme)) == [
+    assert roles(assignments_for(RoutingFacts.typed(postcode="LS9 7AB", age=20), programme)) == [
         (CCHCC, "notify"),
         (HWF, "eligible"),
         (LCC, "eligible"),
@@ -153,9 +151,9 @@ def test_a_spoke_appears_once_with_its_first_matching_rule(sample_data: dict[str
     spokes = copy.deepcopy(sample_data["spokes"])
     spokes[0]["rules"].append({"id": "whole-ls9", "description": "Anywhere in LS9", "postcode_districts": ["LS9"]})
     programme = variant(sample_data, spokes=spokes)
-    cchcc = [a for a in route(RoutingFacts(postcode="LS9 7AB", age=40), programme) if a.spoke == CCHCC]
+    cchcc = [a for a in assignments_for(RoutingFacts.typed(postcode="LS9 7AB", age=40), programme) if a.spoke == CCHCC]
     assert [(a.rule, a.role) for a in cchcc] == [("target-area", "notify")]
-    other = [a for a in route(RoutingFacts(postcode="LS9 1AB", age=40), programme) if a.spoke == CCHCC]
+    other = [a for a in assignments_for(RoutingFacts.typed(postcode="LS9 1AB", age=40), programme) if a.spoke == CCHCC]
     assert [(a.rule, a.role) for a in other] == [("whole-ls9", "notify")]
 
 
@@ -200,7 +198,7 @@ def with_science_spoke(sample_data: dict[str, Any]) -> Programme:
 def test_interests_any_needs_at_least_one_shared_interest(
     with_science_spoke: Programme, postcode: str, interests: tuple[str, ...], labs_role: str | None
 ) -> None:
-    assignments = route(RoutingFacts(postcode=postcode, age=30, interests=interests), with_science_spoke)
+    assignments = assignments_for(RoutingFacts.typed(postcode=postcode, age=30, interests=interests), with_science_spoke)
     assert dict(roles(assignments)).get("labs") == labs_role
     if labs_role is None and postcode.startswith("BD"):
         assert roles(assignments) == [(HUB, "notify")]
@@ -260,5 +258,5 @@ RULES = [
 def test_rule_matches(
     conditions: dict[str, Any], postcode: str, age: int, interests: tuple[str, ...], matches: bool
 ) -> None:
-    facts = RoutingFacts(postcode=postcode, age=age, interests=interests)
+    facts = RoutingFacts.typed(postcode=postcode, age=age, interests=interests)
     assert rule_matches(rule(**conditions), facts) is matches

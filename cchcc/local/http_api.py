@@ -1,8 +1,8 @@
 """Translate between HTTP requests and API Gateway HTTP API (payload format 2.0) events.
 
-The local stack uses this to hand ``POST /api/referrals`` to the intake
-handler exactly as API Gateway would, and to turn the handler's answer back
-into an HTTP response.
+The local stack uses this to hand a request to the function whose route matches
+exactly as API Gateway would, and to turn the function's answer back into an
+HTTP response.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def http_api_event(
     body: bytes,
     source_ip: str,
     route_key: str | None = None,
+    path_parameters: dict[str, str] | None = None,
     stage: str = "$default",
     account_id: str = "123456789012",
     api_id: str = "local",
@@ -83,6 +84,8 @@ def http_api_event(
     }
     if cookies:
         event["cookies"] = cookies
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
     if query:
         params: dict[str, str] = {}
         for key, value in parse_qsl(query, keep_blank_values=True):

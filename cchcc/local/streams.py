@@ -28,46 +28,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 log = logging.getLogger("cchcc.local.stream")
+ACCOUNT_ID = "123456789012"
 
-Handler = Callable[[dict[str, Any], Any], Any]
+Invoke = Callable[[dict[str, Any]], Any]  # the function's answer, or an exception for a function error
 DeadLetterSender = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that Powertools and handlers use."""
-
-    function_name: str
-    region: str = "eu-west-2"
-    account_id: str = "123456789012"
-    timeout_seconds: float = 30.0
-    memory_limit_in_mb: int = 256
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/{self.function_version}/{self.aws_request_id[:8]}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def lambda_json(value: Any) -> Any:
@@ -187,14 +156,14 @@ def interpret_response(response: Any, records: list[dict[str, Any]]) -> Invocati
 
 
 class StreamPoller:
-    """Poll one DynamoDB stream and invoke ``handler`` as an event source mapping would."""
+    """Poll one DynamoDB stream and ``invoke`` a function as an event source mapping would."""
 
     def __init__(
         self,
         *,
         streams_client: Any,
         stream_arn: str,
-        handler: Handler,
+        invoke: Invoke,
         function_name: str,
         dead_letter: DeadLetterSender,
         region: str = "eu-west-2",
@@ -208,7 +177,7 @@ class StreamPoller:
     ):
         self.streams = streams_client
         self.stream_arn = stream_arn
-        self.handler = handler
+        self.invoke = invoke
         self.function_name = function_name
         self.dead_letter = dead_letter
         self.region = region
@@ -327,10 +296,9 @@ class StreamPoller:
 
     def _invoke(self, records: list[dict[str, Any]]) -> InvocationResult:
         event = stream_event(records, self.stream_arn, self.region)
-        context = LambdaContext(self.function_name, region=self.region)
         self.invocations += 1
         try:
-            response = self.handler(event, context)
+            response = self.invoke(event)
         except Exception as exc:
             log.warning("%s raised %s; the whole batch of %d will be retried", self.function_name, type(exc).__name__, len(records))
             return InvocationResult(0, "Unhandled")
@@ -346,7 +314,7 @@ class StreamPoller:
             records=records,
             shard_id=shard.shard_id,
             stream_arn=self.stream_arn,
-            function_arn=LambdaContext(self.function_name, region=self.region).invoked_function_arn,
+            function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}",
             invoke_count=invokes,
             function_error=error,
         )

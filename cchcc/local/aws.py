@@ -1,0 +1,100 @@
+"""The embedded AWS: moto in server mode on loopback, with the template's resources in it.
+
+The functions reach it with ordinary boto3 calls over HTTP (``AWS_ENDPOINT_URL``), as they
+reach AWS in production. The table and the queues are created from their definitions in
+``infra/template.yaml``; the sender and the recipients' domains are verified in SES, as
+the SES sandbox requires.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from cchcc.local.outbox import Outbox, install_ses_capture
+from cchcc.local.state import CREDENTIALS, REGION
+from cchcc.local.template import Template, create_table
+
+log = logging.getLogger("cchcc.local")
+
+TABLE_NAME = "cchcc-local-referrals"
+
+
+@dataclass
+class EmbeddedAws:
+    endpoint_url: str = ""
+    table_name: str = TABLE_NAME
+    stream_arn: str = ""
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> URL
+    _server: Any = None
+    _session: Any = None
+
+    def start(self, outbox: Outbox) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        install_ses_capture(outbox)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        if self._session is None:
+            self._session = boto3.session.Session(
+                aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                region_name=REGION,
+            )
+        return self._session.client(service, endpoint_url=self.endpoint_url)
+
+    def create(self, template: Template, sender: str, recipients: list[str]) -> None:
+        """The table, every queue and the SES identities, as the template and programme say."""
+        dynamodb = self.client("dynamodb")
+        create_table(dynamodb, template, self.table_name)
+        self.stream_arn = dynamodb.describe_table(TableName=self.table_name)["Table"].get("LatestStreamArn", "")
+        sqs = self.client("sqs")
+        for logical_id in template.queues():
+            name = f"cchcc-local-{logical_id}"
+            self.queues[logical_id] = sqs.create_queue(
+                QueueName=name, Attributes=template.queue_attributes(logical_id)
+            )["QueueUrl"]
+        sesv2 = self.client("sesv2")
+        identities = {sender, sender.split("@", 1)[1], *(address.split("@", 1)[1] for address in recipients)}
+        for identity in sorted(identities):
+            sesv2.create_email_identity(EmailIdentity=identity)
+
+    def queue_depth(self, logical_id: str) -> int | None:
+        """Messages waiting (visible or in flight) in one queue; None if it cannot be read."""
+        try:
+            attrs = self.client("sqs").get_queue_attributes(
+                QueueUrl=self.queues[logical_id],
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+        except Exception:  # noqa: BLE001 (shown as "could not be read")
+            return None
+        return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            try:
+                self._server.stop()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("stopping the AWS emulation failed: %s", type(exc).__name__)
+
+
+def forget_shard_iterators(in_use: set[str]) -> None:
+    """Free the shard iterators moto keeps for ever (one per GetRecords call, about 2 KB each).
+
+    Polling ten times a second, a stack left running for a day would otherwise hold well
+    over a gigabyte of them. Only the iterators the pollers hold stay.
+    """
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    for account in list(dynamodbstreams_backends.keys()):
+        for region in list(dynamodbstreams_backends[account].keys()):
+            iterators = dynamodbstreams_backends[account][region].shard_iterators
+            for key in [k for k in list(iterators) if k not in in_use]:
+                iterators.pop(key, None)

@@ -1,0 +1,29 @@
+"""The local room's command: ``cchcc serve``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from cchcc.project import Project, programme_option
+
+
+def cmd_serve(args: argparse.Namespace, project: Project) -> int:
+    from cchcc.local.stack import serve
+
+    return serve(project, port=args.port, host=args.host, site_dir=args.site_dir)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the whole hub locally against embedded AWS (moto)",
+        description="Run the site, every function of infra/template.yaml and an embedded AWS "
+        "(moto) on this computer. Emails land in a local outbox at /_local/; nothing leaves it.",
+    )
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default: $PORT or 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--site-dir", type=Path, default=None, help="built site to serve at / (default: build/site)")
+    programme_option(serve)
+    serve.set_defaults(func=cmd_serve)

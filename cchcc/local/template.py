@@ -1,0 +1,262 @@
+"""What ``infra/template.yaml`` deploys, read so the local stack can run the same thing.
+
+The local stack creates the table and the queues from their definitions here, starts one
+worker per function with the environment the template gives it, routes HTTP requests by
+the template's API routes and CloudFront behaviours, and polls the table's stream for each
+function with a ``DynamoDB`` event, with that event's batch size, retries and filters.
+Adding a function, a route or a stream trigger to the template adds it locally too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short tags (!Ref, !GetAtt, !Sub …) as {"Fn": value}."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@lru_cache(maxsize=8)
+def _parse(path: Path, stamp: float) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """The template as data (CloudFormation tags as ``{"Ref": ...}`` / ``{"Fn::Sub": ...}``)."""
+    path = Path(path).resolve()
+    return _parse(path, path.stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class Route:
+    """An HTTP API route: ``GET /api/outcomes/{token}``."""
+
+    method: str
+    path: str
+    function: str  # the function's logical id
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters if ``path`` is this route's (``method`` ``ANY`` matches all), else None."""
+        if self.method not in ("ANY", method):
+            return None
+        return self.match_path(path)
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        pattern = "".join(
+            f"(?P<{p[1:-2]}>.+)" if p.endswith("+}") else f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p)
+            for p in re.split(r"(\{[A-Za-z0-9_]+\+?\})", self.path)
+        )
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A ``Type: DynamoDB`` event: the event source mapping's settings."""
+
+    batch_size: int = 10
+    maximum_retry_attempts: int = 3
+    starting_position: str = "TRIM_HORIZON"
+    bisect_on_error: bool = False
+    filters: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One ``AWS::Serverless::Function`` as the local stack runs it."""
+
+    logical_id: str
+    handler: str  # "intake.app.lambda_handler"
+    timeout: float
+    environment: dict[str, str]  # literal values (Refs to parameters resolved to their defaults)
+    routes: tuple[Route, ...] = ()
+    streams: tuple[StreamTrigger, ...] = ()
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A CloudFront cache behaviour: which origins serve a path pattern, in failover order.
+
+    Each origin is ``api`` (the HTTP API) or ``site`` (the bucket); an origin group gives
+    two, the second used when the first fails.
+    """
+
+    pattern: str  # CloudFront's: "*" any characters, "?" one
+    origins: tuple[str, ...]
+
+    def matches(self, path: str) -> bool:
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.pattern)
+        return re.fullmatch(regex, path) is not None
+
+
+@dataclass
+class Template:
+    """The parts of the SAM template the local stack copies."""
+
+    data: dict[str, Any]
+    path: Path | None = None
+    _functions: dict[str, FunctionSpec] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: Path) -> "Template":
+        return cls(load_template(path), Path(path))
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.data.get("Resources") or {}
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self.data.get("Parameters") or {}
+
+    def _literal(self, value: Any) -> str | None:
+        """A template value as a plain string, resolving ``!Ref Parameter`` to its default; else None."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            default = (self.parameters.get(value["Ref"]) or {}).get("Default")
+            return None if default is None else self._literal(default)
+        return None
+
+    # -- functions --------------------------------------------------------------------------
+    def functions(self) -> dict[str, FunctionSpec]:
+        if not self._functions:
+            globals_ = ((self.data.get("Globals") or {}).get("Function")) or {}
+            for logical_id, resource in self.resources.items():
+                if resource.get("Type") == "AWS::Serverless::Function":
+                    self._functions[logical_id] = self._function(logical_id, resource.get("Properties") or {}, globals_)
+        return self._functions
+
+    def _function(self, logical_id: str, props: dict[str, Any], globals_: dict[str, Any]) -> FunctionSpec:
+        variables: dict[str, Any] = {}
+        for source in (globals_, props):
+            variables.update(((source.get("Environment") or {}).get("Variables")) or {})
+        environment = {name: text for name, value in variables.items() if (text := self._literal(value)) is not None}
+        routes, streams = [], []
+        for event in (props.get("Events") or {}).values():
+            kind, p = event.get("Type"), event.get("Properties") or {}
+            if kind == "HttpApi":
+                routes.append(Route(str(p.get("Method", "ANY")).upper(), str(p.get("Path", "/")), logical_id))
+            elif kind == "DynamoDB":
+                streams.append(self._stream(p))
+        return FunctionSpec(
+            logical_id=logical_id,
+            handler=str(props.get("Handler") or globals_.get("Handler")),
+            timeout=float(props.get("Timeout") or globals_.get("Timeout") or 3),
+            environment=environment,
+            routes=tuple(routes),
+            streams=tuple(streams),
+        )
+
+    @staticmethod
+    def _stream(p: dict[str, Any]) -> StreamTrigger:
+        plain = {k: v for k, v in p.items() if not isinstance(v, dict)}
+        filters = tuple(
+            json.loads(f["Pattern"]) for f in ((p.get("FilterCriteria") or {}).get("Filters") or []) if "Pattern" in f
+        )
+        return StreamTrigger(
+            batch_size=int(plain.get("BatchSize", 10)),
+            maximum_retry_attempts=int(plain.get("MaximumRetryAttempts", 3)),
+            starting_position=str(plain.get("StartingPosition", "TRIM_HORIZON")),
+            bisect_on_error=bool(plain.get("BisectBatchOnFunctionError", False)),
+            filters=filters,
+        )
+
+    def routes(self) -> list[Route]:
+        return [route for spec in self.functions().values() for route in spec.routes]
+
+    # -- the table and the queues -----------------------------------------------------------
+    def table(self, logical_id: str = "ReferralsTable") -> dict[str, Any]:
+        return self.resources[logical_id]["Properties"]
+
+    def create_table_arguments(self, table_name: str, logical_id: str = "ReferralsTable") -> dict[str, Any]:
+        """``create_table`` keyword arguments for a table as the template defines it."""
+        props = self.table(logical_id)
+        kwargs: dict[str, Any] = {
+            "TableName": table_name,
+            "BillingMode": props["BillingMode"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+        }
+        if props.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        return kwargs
+
+    def ttl_attribute(self, logical_id: str = "ReferralsTable") -> str | None:
+        spec = self.table(logical_id).get("TimeToLiveSpecification") or {}
+        return spec.get("AttributeName") if spec.get("Enabled") else None
+
+    def queue_attributes(self, logical_id: str) -> dict[str, str]:
+        """``create_queue`` attributes of a queue the template defines."""
+        props = self.resources[logical_id].get("Properties") or {}
+        known = (
+            "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+            "VisibilityTimeout", "SqsManagedSseEnabled", "FifoQueue", "ContentBasedDeduplication",
+        )
+        return {key: text for key in known if key in props and (text := self._literal(props[key])) is not None}
+
+    def queues(self) -> list[str]:
+        return [lid for lid, r in self.resources.items() if r.get("Type") == "AWS::SQS::Queue"]
+
+    # -- CloudFront -------------------------------------------------------------------------
+    def behaviours(self) -> list[Behaviour]:
+        """The distribution's cache behaviours in order, then its default (``*``)."""
+        for resource in self.resources.values():
+            if resource.get("Type") != "AWS::CloudFront::Distribution":
+                continue
+            config = (resource.get("Properties") or {}).get("DistributionConfig") or {}
+            kinds = {
+                origin["Id"]: "site" if "S3OriginConfig" in origin else "api" for origin in config.get("Origins") or []
+            }
+            for group in ((config.get("OriginGroups") or {}).get("Items")) or []:
+                members = ((group.get("Members") or {}).get("Items")) or []
+                kinds[group["Id"]] = tuple(kinds.get(m["OriginId"], "site") for m in members)
+
+            def origins(target: str) -> tuple[str, ...]:
+                kind = kinds.get(target, "site")
+                return kind if isinstance(kind, tuple) else (kind,)
+
+            found = [Behaviour(b["PathPattern"], origins(b["TargetOriginId"])) for b in config.get("CacheBehaviors") or []]
+            default = origins((config.get("DefaultCacheBehavior") or {}).get("TargetOriginId", "site"))
+            return [*found, Behaviour("*", default)]
+        return [Behaviour("*", ("site",))]
+
+
+def create_table(client: Any, template: Template, table_name: str, logical_id: str = "ReferralsTable") -> None:
+    """Create a table (and its TTL) as the template defines it, with a boto3 DynamoDB client."""
+    client.create_table(**template.create_table_arguments(table_name, logical_id))
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    ttl = template.ttl_attribute(logical_id)
+    if ttl:
+        client.update_time_to_live(TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})

@@ -1,0 +1,110 @@
+"""The operations room's commands: ``cchcc redrive`` and ``cchcc deploy``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from cchcc.project import Project, programme_option
+
+REDRIVE_DESCRIPTION = """\
+Route again the referrals whose routing or notification did not complete.
+
+When the router fails on a stream batch more times than its retry limit, the
+batch's position (not the referral) goes to the router's dead-letter queue.
+This command reads those messages, finds the referrals in each batch from the
+table's stream, and routes each one again with the same code the router uses;
+then it routes any other referral the table still marks as not routed (which
+also covers batches older than the stream's 24-hour retention). A dead-letter
+message is deleted once every referral it covers is routed.
+
+Safe to repeat and safe to run while the router is running: a spoke already
+notified about a referral is never notified again.
+
+Target: the local stack started by `cchcc serve` on --port (default $PORT or
+8000). When no local stack is running there, or with --aws, it works against
+AWS with the usual credentials, the table in --table ($TABLE_NAME) and the
+queue in --queue-url ($ROUTER_DLQ_URL).
+
+Prints references and counts only, never personal data. Exits 1 if any
+referral could not be routed (run it again later), 2 if it cannot start.
+"""
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """``--port`` for the local stack, ``--aws`` and ``--table`` for a deployment."""
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT", "8000")),
+        help="port of the local stack to work on (default: $PORT or 8000)",
+    )
+    parser.add_argument("--aws", action="store_true", help="work against AWS even if a local stack is running")
+    parser.add_argument("--table", help="referrals table name on AWS (default: $TABLE_NAME)")
+
+
+def cmd_redrive(args: argparse.Namespace, project: Project) -> int:
+    from cchcc.ops import target as targets
+    from cchcc.ops.redrive import Redriver
+    from hub.config import ConfigError
+    from hub.settings import SettingsError
+
+    try:
+        target = targets.resolve(
+            project, port=args.port, aws=args.aws, table=args.table, dead_letter_queue=args.queue_url,
+            programme_given=args.programme is not None,
+        )
+        redriver = Redriver(target, dry_run=args.dry_run)
+    except (targets.TargetError, ConfigError, SettingsError) as exc:
+        print(f"cchcc redrive: {exc}", file=sys.stderr)
+        return 2
+    print(f"cchcc redrive: {target.describe(args.port)}{' (dry run: nothing is sent or deleted)' if args.dry_run else ''}")
+    redriver.drain_queue()
+    redriver.sweep_unrouted()
+    s = redriver.summary
+    print(
+        f"cchcc redrive: {s.messages_read} dead-letter message(s) read, {s.messages_deleted} deleted; "
+        f"{len(s.routed)} referral(s) routed, {len(s.already)} already routed, "
+        f"{len(s.missing)} missing, {len(s.failed)} failed"
+    )
+    for reference, reason in s.failed.items():
+        print(f"  {reference}: not routed: {reason}; run `cchcc redrive` again later", file=sys.stderr)
+    return 1 if s.failed else 0
+
+
+def cmd_deploy(args: argparse.Namespace, project: Project) -> int:
+    from cchcc.ops import deploy
+
+    try:
+        return deploy.deploy(project, config_path=args.config_file, dry_run=args.dry_run)
+    except deploy.DeployError as exc:
+        print(f"cchcc deploy: {exc}", file=sys.stderr)
+        return 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    redrive = sub.add_parser(
+        "redrive",
+        help="route again the referrals whose routing failed (router dead-letter queue)",
+        description=REDRIVE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_target_options(redrive)
+    redrive.add_argument("--queue-url", help="router dead-letter queue URL on AWS (default: $ROUTER_DLQ_URL)")
+    redrive.add_argument("--dry-run", action="store_true", help="list what would be routed; send and delete nothing")
+    programme_option(redrive)
+    redrive.set_defaults(func=cmd_redrive)
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="deploy the hub to AWS with the SAM CLI and publish the site (see docs/deploy.md)",
+        description=(
+            "Build the site for its public URL, build and deploy the SAM stack (infra/template.yaml) "
+            "with the parameters in samconfig.toml, upload build/site and invalidate CloudFront. "
+            "Needs the SAM CLI, the AWS CLI and AWS credentials."
+        ),
+    )
+    deploy.add_argument("--config-file", type=Path, default=None, help="SAM config (default: samconfig.toml)")
+    deploy.add_argument("--dry-run", action="store_true", help="check the configuration and print every command without running any")
+    programme_option(deploy)
+    deploy.set_defaults(func=cmd_deploy)
