@@ -65,6 +65,8 @@ def template_context(data: SiteData) -> dict[str, Any]:
     return {
         "programme_name": data.programme.programme.name,
         "organisation": data.programme.programme.organisation,
+        "contact_phone": data.programme.programme.contact_phone,
+        "contact_phone_tel": data.programme.programme.contact_phone_tel,
         "api_url": data.api_url,
     }
 
@@ -176,6 +178,7 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
         "data_controller": lambda: esc(p.programme.data_controller),
         "hub_email": lambda: f"[{esc(p.programme.hub_email)}](mailto:{esc(p.programme.hub_email)})",
         "programme_name": lambda: esc(p.programme.name),
+        "contact_phone": lambda: f"[{esc(p.programme.contact_phone)}](tel:{p.programme.contact_phone_tel})",
         "programme_organisation": lambda: esc(p.programme.organisation),
         "partners": partners,
         "who_gets_your_details": lambda: (

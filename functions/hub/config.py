@@ -140,14 +140,32 @@ class Triage(_Strict):
     email: Email
 
 
+def _uk_phone(value: str) -> str:
+    from hub.validation import normalise_phone
+
+    if normalise_phone(value) is None:
+        raise ValueError("is not a UK phone number (expected e.g. 0113 496 0000)")
+    return value
+
+
 class ProgrammeInfo(_Strict):
     name: str = Field(min_length=1, max_length=150)
     short_name: str = Field(min_length=1, max_length=20)
     organisation: str = Field(min_length=1, max_length=150)
     hub_email: Email
     sender_email: Email
+    # For people without a smartphone or the internet: on every page footer, the thanks page and posters.
+    contact_phone: Annotated[str, Field(min_length=1, max_length=30), AfterValidator(_uk_phone)]
     data_controller: str = Field(min_length=1, max_length=200)
     contact_within_working_days: int = Field(ge=1, le=30)
+
+    @property
+    def contact_phone_tel(self) -> str:
+        """The phone number as a ``tel:`` link wants it: ``+441134960000``."""
+        from hub.validation import normalise_phone
+
+        national = normalise_phone(self.contact_phone) or ""
+        return "+44" + national[1:]
 
 
 class Programme(_Strict):

@@ -49,13 +49,19 @@ def render_form(
     return render("form.html", action=action, values=values or {}, errors=errors or {}, campaign=campaign, source=source)
 
 
+def page_context(programme: Programme | None) -> dict[str, str]:
+    """What every page a function serves shows around its content (``page_base.html``)."""
+    info = programme.programme if programme else None
+    return {
+        "site_name": info.short_name if info else "CCHCC",
+        "programme_name": info.name if info else "",
+        "contact_phone": info.contact_phone if info else "",
+        "contact_phone_tel": info.contact_phone_tel if info else "",
+    }
+
+
 def _page(programme: Programme | None, **context: Any) -> str:
-    return render(
-        "error_page.html",
-        site_name=programme.programme.short_name if programme else "CCHCC",
-        programme_name=programme.programme.name if programme else "",
-        **context,
-    )
+    return render("error_page.html", **page_context(programme), **context)
 
 
 def form_page(programme: Programme, values: dict[str, Any], errors: dict[str, str]) -> str:

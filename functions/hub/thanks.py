@@ -82,8 +82,7 @@ def fallback_page(programme: Programme, reference: str | None) -> str:
     )
     return render.render(
         "thanks_page.html",
-        site_name=info.short_name,
-        programme_name=info.name,
+        **render.page_context(programme),
         box_html=reference_box(reference).strip(),
         has_reference=reference is not None,
         who=who,

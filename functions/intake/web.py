@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
-from hub import render
 from hub.config import Programme
 from hub.intake import Outcome
 
@@ -138,6 +137,8 @@ def answer(outcome: Outcome, html: bool, programme: Programme) -> Response:
     """303 to the thanks page or 201 JSON when stored (or the honeypot), 422 when invalid."""
     if outcome.kind == "invalid":
         if html:
+            from hub import render  # Jinja2 is loaded only when a page is needed, not at cold start
+
             return Response(422, HTML, render.form_page(programme, outcome.values, outcome.errors))
         return Response(422, JSON, json.dumps({"errors": outcome.errors}))
     if html:
@@ -150,6 +151,8 @@ def problem(status: int, title: str, message: str, html: bool, programme: Progra
     headers = dict(headers or {})
     if html and status in (413, 500, 503):
         try:
+            from hub import render
+
             return Response(status, HTML, render.problem_page(programme, title, message), headers)
         except Exception:  # noqa: BLE001 (a broken page must not turn into a crash)
             pass

@@ -189,3 +189,13 @@ def test_campaign_landing_pages_load_no_material_bundle_and_weigh_under_60_kb(si
     assert "cchcc.js" in names and "cchcc.css" in names
     assert not any(name.startswith("bundle.") or "search" in name for name in names), names
     assert total <= 60 * 1024, f"{total / 1024:.1f} KB: " + ", ".join(f"{n} {s / 1024:.1f}" for n, s in parts)
+
+
+def test_every_page_footer_gives_the_programme_phone_number_as_a_link(site_build, programme):
+    # Given contact_phone in programme.yml, then every page a resident can land on says who to call.
+    phone = programme.programme.contact_phone
+    pages = [p for p in site_build.site_dir.rglob("index.html") if "/q/" not in p.as_posix()]
+    assert len(pages) > 20
+    for page in pages:
+        footer = page.read_text(encoding="utf-8").split('<footer class="md-footer cc-footer">', 1)[-1]
+        assert f'No smartphone? Call <a href="tel:+441134960000">{phone}</a>' in footer, page
