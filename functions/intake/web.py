@@ -54,12 +54,48 @@ def wants_html(headers: Mapping[str, str]) -> bool:
     return media_type(headers) == FORM
 
 
+# The text encodings a body may declare, by Python's codec name. Python also has "codecs" that
+# are not ways of writing text (rot13, hex, base64, zlib, bz2, uu, quopri) or that turn escapes
+# into code points nobody typed (unicode_escape, raw_unicode_escape, utf-7): those are refused.
+TEXT_CHARSETS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
+
+
 def _charset(content_type: str) -> str:
     for param in content_type.split(";")[1:]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             return value.strip().strip('"').lower() or "utf-8"
     return "utf-8"
+
+
+def _codec(charset: str) -> str:
+    """The Python codec for a declared charset; 415 unless it is one of :data:`TEXT_CHARSETS`."""
+    try:
+        name = codecs.lookup(charset).name
+    except (LookupError, ValueError) as exc:
+        raise RequestRejectedError(415, "Send the form encoded as UTF-8") from exc
+    if name not in TEXT_CHARSETS:
+        raise RequestRejectedError(415, "Send the form encoded as UTF-8")
+    return name
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if any string in a decoded JSON value holds a lone surrogate (a ``\\ud800`` escape):
+    not text anyone typed, and it cannot be stored or sent on. Iterative: depth is no limit."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dict[str, Any]:
@@ -80,13 +116,9 @@ def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dic
     media = media_type(headers)
     if media not in (FORM, JSON):
         raise RequestRejectedError(415, "Send the form as application/x-www-form-urlencoded or application/json")
-    charset = _charset(headers.get("content-type", ""))
+    codec = _codec(_charset(headers.get("content-type", "")))
     try:
-        codecs.lookup(charset)
-    except LookupError as exc:
-        raise RequestRejectedError(415, "Send the form encoded as UTF-8") from exc
-    try:
-        text = data.decode(charset)
+        text = data.decode(codec)
     except (UnicodeDecodeError, ValueError) as exc:
         raise RequestRejectedError(400, "The request body is not valid text") from exc
 
@@ -97,6 +129,8 @@ def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dic
             raise RequestRejectedError(400, "The request body is not valid JSON") from exc
         if not isinstance(value, dict):
             raise RequestRejectedError(400, "The request body must be a JSON object")
+        if _has_lone_surrogate(value):
+            raise RequestRejectedError(400, "The request body is not valid text")
         return value
 
     try:
