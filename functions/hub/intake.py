@@ -6,7 +6,17 @@ of HTTP. It validates with :func:`hub.validation.parse_submission` and stores on
 idempotently, with Powertools' ``idempotent_function`` over records in the referrals
 table itself (:meth:`hub.storage.DynamoReferralStore.idempotency_layer`):
 
-- with a ``submission_id``: keyed on it, remembered for ``SUBMISSION_ID_TTL_SECONDS``;
+- with a ``submission_id``: keyed on it *and* the normalised answers, remembered for
+  ``SUBMISSION_ID_TTL_SECONDS``. The same id with the same answers (a double tap, a retry)
+  gets the first reference and stores nothing. The same id with *other* answers (someone
+  goes Back after sending, fixes their phone number and sends again; or, rarely, two people
+  whose browsers made the same id) is a correction: a new referral whose ``corrects`` names
+  the referral the id made last. The router sends it to the rules' spokes on the corrected
+  answers and to every spoke told about the referral it corrects, each once, saying which
+  reference it replaces (:func:`hub.rules.with_correction`). A new linked referral rather
+  than an edit of the first, because it keeps one conditional write per submission and the
+  router's exactly-once sending as they are, routes the corrected answers by the rules, and
+  leaves what each spoke was sent, and when, as it was sent;
 - without: keyed on the normalised answers for ``IDEMPOTENCY_WINDOW_SECONDS``, so a
   double tap makes one referral and both taps get the same reference.
 
@@ -63,6 +73,7 @@ class Intake:
         self.store = store
         self.programme = programme
         self._sleep = sleep
+        self._submission_ttl = settings.submission_id_ttl_seconds
         self._configs: list[Any] = []
         self._by_submission_id = self._idempotent("intake-submission-id", settings.submission_id_ttl_seconds)
         self._by_answers = self._idempotent("intake-answers", settings.idempotency_window_seconds)
@@ -81,8 +92,21 @@ class Intake:
         )
 
     def _create(self, *, key: dict[str, Any], submission: Submission) -> dict[str, str]:
-        referral = self.store.create_referral(submission, retention_days=self.programme.retention_days)
-        logger.info("referral stored", extra={"reference": referral.reference})
+        submission_id = submission.submission_id
+        corrects = self.store.latest_for_submission(submission_id) if submission_id else None
+        referral = self.store.create_referral(
+            submission, retention_days=self.programme.retention_days, corrects=corrects
+        )
+        logger.info("referral stored", extra={"reference": referral.reference, "corrects": corrects})
+        if submission_id:
+            try:
+                self.store.remember_submission(
+                    submission_id, referral.reference, expires_at=int(time.time()) + self._submission_ttl
+                )
+            except StoreError:
+                # The referral is stored; only the link for a later correction is lost (that
+                # correction would then be a referral of its own). Never a reason to fail this post.
+                logger.warning("submission id not remembered", extra={"reference": referral.reference})
         return {"reference": referral.reference}
 
     def register_context(self, context: Any) -> None:
@@ -99,7 +123,8 @@ class Intake:
         )
 
         if submission.submission_id:
-            call, key = self._by_submission_id, {"submission_id": submission.submission_id}
+            call = self._by_submission_id
+            key = {"submission_id": submission.submission_id, "answers": answers_key(submission)}
         else:
             call, key = self._by_answers, answers_key(submission)
         for attempt in range(4):

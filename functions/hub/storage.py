@@ -14,6 +14,9 @@ Items (``pk`` / ``sk``):
   (``received``, ``routed``, ``notified``, ``notify-failed`` …).
 - idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
   (:meth:`DynamoReferralStore.idempotency_layer`).
+- a submission id's latest referral: ``SUBMISSION#<submission_id>`` / ``LATEST`` with the
+  ``reference`` it made last, so a later post with other answers is linked to it as a
+  correction (expires with the idempotency records).
 
 The key schema below is this module's; ``infra/template.yaml`` must define the same
 (the infra tests compare the two). Methods take and return :mod:`hub.models` models.
@@ -45,6 +48,8 @@ ASSIGN_PREFIX = "ASSIGN#"
 EVENT_PREFIX = "EVENT#"
 SPOKE_PREFIX = "SPOKE#"
 IDEMPOTENCY_PK = "IDEMPOTENCY#intake"
+SUBMISSION_PREFIX = "SUBMISSION#"
+SUBMISSION_SK = "LATEST"
 STATUS_ROUTED = "routed"
 CHANNEL_STATE = "_state"  # "<channel>_state" on an assignment
 
@@ -226,8 +231,10 @@ class DynamoReferralStore:
         now: datetime | None = None,
         reference_factory: Callable[[], str] | None = None,
         attempts: int = 5,
+        corrects: str | None = None,
     ) -> Referral:
-        """Store a new referral with ONE conditional write; returns it.
+        """Store a new referral with ONE conditional write; returns it. ``corrects``: the
+        reference of the referral it corrects (same submission id, other answers).
 
         A reference that is already taken (astronomically rare) is replaced by a fresh
         one and the write retried; nothing else is written.
@@ -239,6 +246,7 @@ class DynamoReferralStore:
                 **submission.model_dump(),
                 reference=reference_factory(),
                 created_at=now,
+                corrects=corrects,
                 expires_at=int((now + timedelta(days=retention_days)).timestamp()),
             )
             item = {
@@ -250,6 +258,21 @@ class DynamoReferralStore:
             if self._put_new(item):
                 return referral
         raise ReferenceCollisionError(f"no free reference after {attempts} attempts")
+
+    def latest_for_submission(self, submission_id: str) -> str | None:
+        """The reference the latest post with this submission id made, if it is remembered."""
+        data = self._get({PARTITION_KEY: f"{SUBMISSION_PREFIX}{submission_id}", SORT_KEY: SUBMISSION_SK})
+        return data.get("reference") if data else None
+
+    def remember_submission(self, submission_id: str, reference: str, *, expires_at: int) -> None:
+        """Remember the referral a submission id made last (a later correction links to it)."""
+        self._call("put_item", Item=to_item({
+            PARTITION_KEY: f"{SUBMISSION_PREFIX}{submission_id}",
+            SORT_KEY: SUBMISSION_SK,
+            "type": "submission",
+            "reference": reference,
+            TTL_ATTRIBUTE: expires_at,
+        }))
 
     def get_referral(self, reference: str) -> Referral | None:
         data = self._get({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK})

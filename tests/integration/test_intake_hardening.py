@@ -81,3 +81,92 @@ def test_given_percent_encoded_invalid_utf8_in_a_form_then_it_is_replaced_not_a_
     body = urlencode(valid_answers(name=None), doseq=True) + "&name=Zqx" + quote(b"\xed\xa0\x80")
     response = intake_app.lambda_handler(api_event(body, FORM), lambda_context)
     assert response["statusCode"] == 303
+
+
+# -- finding 1: a correction reaches the spoke, once ------------------------------------------------
+
+SPOKE_EMAILS = {"cchcc": "cchcc.team@example.org", "hwf": "hwf.referrals@example.org",
+                "lcc-employment-skills": "employment.skills@example.org"}
+
+
+@pytest.fixture
+def stack(aws, lambda_context):
+    from tests.integration.conftest import StreamReader, fresh_import
+
+    intake = fresh_import("intake.app")
+    reader = StreamReader(aws)
+    router = fresh_import("router.app")
+    return intake, reader, router
+
+
+def send(intake, ctx, **answers) -> str:
+    response = intake.lambda_handler(api_event(json.dumps(valid_answers(**answers)), "application/json"), ctx)
+    assert response["statusCode"] == 201, response["body"]
+    return json.loads(response["body"])["reference"]
+
+
+def emails_by_spoke():
+    from tests.integration.conftest import sent_emails
+
+    out: dict[str, list] = {}
+    for message in sent_emails():
+        spoke = next(s for s, a in SPOKE_EMAILS.items() if message.destinations["ToAddresses"] == [a])
+        out.setdefault(spoke, []).append(message)
+    return out
+
+
+def test_given_the_same_id_with_a_fixed_phone_then_the_spoke_gets_the_correction_once(stack, aws, lambda_context):
+    intake, reader, router = stack
+    sid = "back-fix-resend-0001"
+    first = send(intake, lambda_context, submission_id=sid, phone="07700 900000")
+    assert router.lambda_handler(reader.read(), lambda_context) == {"batchItemFailures": []}
+
+    # The person goes Back, fixes the phone number, sends again; then taps send twice more.
+    second = send(intake, lambda_context, submission_id=sid, phone="07700 900982")
+    again = send(intake, lambda_context, submission_id=sid, phone="07700 900982")
+    original = send(intake, lambda_context, submission_id=sid, phone="07700 900000")
+    assert second != first and again == second and original == first
+    from tests.integration.conftest import referral_items
+
+    stored = {i["reference"]["S"]: i for i in referral_items(aws)}
+    assert set(stored) == {first, second}
+    assert stored[second]["corrects"]["S"] == first and "corrects" not in stored[first]
+
+    # The stream delivers the correction (and, as Lambda may, everything again).
+    event = reader.read()
+    assert router.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    assert router.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+
+    [original_email, correction] = emails_by_spoke()["cchcc"]
+    assert original_email.subject == f"New referral {first} from CCHCC"
+    assert correction.subject == f"Corrected referral {second} (replaces {first}) from CCHCC"
+    assert f"This corrects referral {first}" in correction.body and "07700900982" in correction.body
+    assert set(emails_by_spoke()) == {"cchcc"}  # nobody else, nothing twice
+
+
+def test_given_a_correction_that_moves_the_person_then_old_and_new_spokes_each_hear_once(stack, aws, lambda_context):
+    intake, reader, router = stack
+    sid = "moved-house-000002"
+    first = send(intake, lambda_context, submission_id=sid, postcode="LS9 7AB", age="19")  # cchcc
+    router.lambda_handler(reader.read(), lambda_context)
+    second = send(intake, lambda_context, submission_id=sid, postcode="LS12 3AB", age="19")  # hwf by the rules
+    router.lambda_handler(reader.read(), lambda_context)
+
+    by_spoke = emails_by_spoke()
+    assert [m.subject for m in by_spoke["cchcc"]] == [
+        f"New referral {first} from CCHCC", f"Corrected referral {second} (replaces {first}) from CCHCC"
+    ]
+    assert [m.subject for m in by_spoke["hwf"]] == [f"Corrected referral {second} (replaces {first}) from CCHCC"]
+    assert "Was sent referral " + first in by_spoke["cchcc"][1].body
+
+
+def test_given_a_second_correction_then_it_replaces_the_latest(stack, aws, lambda_context):
+    intake, reader, router = stack
+    sid = "three-tries-000003"
+    refs = [send(intake, lambda_context, submission_id=sid, age=age) for age in ("30", "31", "32")]
+    from tests.integration.conftest import referral_items
+
+    corrects = {i["reference"]["S"]: i.get("corrects", {}).get("S") for i in referral_items(aws)}
+    assert corrects == {refs[0]: None, refs[1]: refs[0], refs[2]: refs[1]}
+    router.lambda_handler(reader.read(), lambda_context)
+    assert len(emails_by_spoke()["cchcc"]) == 3
