@@ -243,6 +243,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         behaviour = next(b for b in self.front.behaviours if b.matches(path))
         origins = list(behaviour.origins)
         # An origin group: the API first, the bucket when the API fails (CloudFront's failover).
+        self._viewer_address = behaviour.viewer_address
         if origins[0] == "api" and not self._api(path, failover=len(origins) > 1):
             self._site(path)
         elif origins[0] != "api":
@@ -279,11 +280,16 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             status, headers, payload = _NOT_FOUND_JSON
             self._send(status, payload, headers, head=method == "HEAD")
             return True
+        # As CloudFront: a viewer's own CloudFront-* headers never reach the origin; the viewer's
+        # address is added where the origin request policy asks for it.
+        headers = [(k, v) for k, v in self.headers.items() if not k.lower().startswith("cloudfront-")]
+        if getattr(self, "_viewer_address", False):
+            headers.append(("CloudFront-Viewer-Address", f"{self.client_address[0]}:{self.client_address[1]}"))
         event = http_api_event(
             method=method,
             path=path,
             query=urlsplit(self.path).query,
-            headers=list(self.headers.items()),
+            headers=headers,
             body=body,
             source_ip=self.client_address[0],
             route_key=route.key,

@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hub import references
-from hub.models import Submission
+from hub.limits import Client, Limiter, RateLimitedError
 from hub.storage import DynamoReferralStore, StoreError, StoreUnavailableError
 from hub.validation import SubmissionInvalidError, is_honeypot_filled, parse_submission
 
 if TYPE_CHECKING:
     from hub.config import Programme
+    from hub.models import Submission
     from hub.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,10 +51,11 @@ logger = logging.getLogger(__name__)
 class Outcome:
     """What happened to a submission. ``values`` and ``errors`` only when it was invalid."""
 
-    kind: Literal["stored", "honeypot", "invalid"]
+    kind: Literal["stored", "honeypot", "invalid", "limited"]
     reference: str | None = None
     errors: dict[str, str] = field(default_factory=dict)  # field -> message, in form order
     values: dict[str, Any] = field(default_factory=dict)  # the answers, to show the form again
+    retry_after: int = 0  # "limited": seconds until this client may send another
 
 
 def answers_key(submission: Submission) -> dict[str, Any]:
@@ -74,6 +76,7 @@ class Intake:
         self.programme = programme
         self._sleep = sleep
         self._submission_ttl = settings.submission_id_ttl_seconds
+        self.limiter = Limiter(store, burst=settings.rate_limit_burst, per_hour=settings.rate_limit_per_hour)
         self._configs: list[Any] = []
         self._by_submission_id = self._idempotent("intake-submission-id", settings.submission_id_ttl_seconds)
         self._by_answers = self._idempotent("intake-answers", settings.idempotency_window_seconds)
@@ -91,7 +94,9 @@ class Intake:
             key_prefix=prefix,
         )
 
-    def _create(self, *, key: dict[str, Any], submission: Submission) -> dict[str, str]:
+    def _create(self, *, key: dict[str, Any], submission: Submission, client: Client | None = None) -> dict[str, str]:
+        if client is not None:
+            self.limiter.take(client)  # only a new referral takes a token (raises RateLimitedError)
         submission_id = submission.submission_id
         corrects = self.store.latest_for_submission(submission_id) if submission_id else None
         referral = self.store.create_referral(
@@ -115,8 +120,9 @@ class Intake:
             for config in self._configs:
                 config.register_lambda_context(context)
 
-    def store_once(self, submission: Submission) -> str:
-        """Store the submission unless it is a repeat; the reference either way."""
+    def store_once(self, submission: Submission, client: Client | None = None) -> str:
+        """Store the submission unless it is a repeat; the reference either way.
+        Raises RateLimitedError when ``client`` may not make another referral yet."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
             IdempotencyPersistenceLayerError,
@@ -129,7 +135,7 @@ class Intake:
             call, key = self._by_answers, answers_key(submission)
         for attempt in range(4):
             try:
-                return call(key=key, submission=submission)["reference"]
+                return call(key=key, submission=submission, client=client)["reference"]
             except IdempotencyAlreadyInProgressError:
                 # A double tap still being stored: wait for it and answer with its reference.
                 self._sleep(0.2 * (attempt + 1))
@@ -143,7 +149,7 @@ class Intake:
                 raise
         raise StoreUnavailableError("the same submission is still being stored")
 
-    def submit(self, raw: Mapping[str, Any]) -> Outcome:
+    def submit(self, raw: Mapping[str, Any], client: Client | None = None) -> Outcome:
         """Validate and store the answers once. Raises StoreError when the store fails."""
         if is_honeypot_filled(raw):
             logger.info("honeypot filled, nothing stored")
@@ -153,4 +159,9 @@ class Intake:
         except SubmissionInvalidError as exc:
             logger.info("submission invalid", extra={"fields": list(exc.errors)})
             return Outcome("invalid", errors=exc.errors, values=exc.values)
-        return Outcome("stored", reference=self.store_once(submission))
+        try:
+            return Outcome("stored", reference=self.store_once(submission, client))
+        except RateLimitedError as exc:
+            values = {k: v for k, v in submission.model_dump().items() if v is not None}
+            values["age"] = str(submission.age)
+            return Outcome("limited", values=values, retry_after=exc.retry_after)

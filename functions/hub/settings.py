@@ -72,6 +72,14 @@ class Settings(BaseModel):
         default=86400, alias="SUBMISSION_ID_TTL_SECONDS", ge=60, le=30 * 86400,
         description="How long a submission_id is remembered.",
     )
+    rate_limit_burst: int = Field(
+        default=50, alias="RATE_LIMIT_BURST", ge=1, le=100_000,
+        description="New referrals one client may send at once before it must wait (hub.limits).",
+    )
+    rate_limit_per_hour: int = Field(
+        default=120, alias="RATE_LIMIT_PER_HOUR", ge=1, le=1_000_000,
+        description="New referrals one client may send each hour after its first burst.",
+    )
     campaigns_file_required: bool = Field(default=False, exclude=True)
 
     @field_validator("site_origin")

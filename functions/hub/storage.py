@@ -14,6 +14,9 @@ Items (``pk`` / ``sk``):
   (``received``, ``routed``, ``notified``, ``notify-failed`` …).
 - idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
   (:meth:`DynamoReferralStore.idempotency_layer`).
+- rate limits (:mod:`hub.limits`): a day's random key ``LIMIT#KEY`` / ``<yyyy-mm-dd>``
+  and token buckets ``LIMIT#<keyed hash of an address>`` / ``BUCKET`` (``tokens``, ``at``);
+  both expire after two days. No address is ever stored.
 - a submission id's latest referral: ``SUBMISSION#<submission_id>`` / ``LATEST`` with the
   ``reference`` it made last, so a later post with other answers is linked to it as a
   correction (expires with the idempotency records).
@@ -49,6 +52,9 @@ EVENT_PREFIX = "EVENT#"
 SPOKE_PREFIX = "SPOKE#"
 IDEMPOTENCY_PK = "IDEMPOTENCY#intake"
 SUBMISSION_PREFIX = "SUBMISSION#"
+LIMIT_PREFIX = "LIMIT#"
+LIMIT_KEY_PK = "LIMIT#KEY"
+BUCKET_SK = "BUCKET"
 SUBMISSION_SK = "LATEST"
 STATUS_ROUTED = "routed"
 CHANNEL_STATE = "_state"  # "<channel>_state" on an assignment
@@ -273,6 +279,43 @@ class DynamoReferralStore:
             "reference": reference,
             TTL_ATTRIBUTE: expires_at,
         }))
+
+    # -- rate limits (hub.limits) ---------------------------------------------------------
+
+    def daily_key(self, day: str, candidate: bytes, *, expires_at: int) -> bytes:
+        """The random key for ``day``: ``candidate`` if this call made it, else the one already made."""
+        key = {PARTITION_KEY: LIMIT_KEY_PK, SORT_KEY: day}
+        found = self._get(key)
+        if found is None:
+            if self._put_new({**key, "type": "limit-key", "secret": candidate, TTL_ATTRIBUTE: expires_at}):
+                return candidate
+            found = self._get(key) or {}
+        secret = found.get("secret")
+        if not isinstance(secret, (bytes, bytearray)) and hasattr(secret, "value"):
+            secret = secret.value  # boto3's Binary
+        if not secret:
+            raise StoreError("the day's rate-limit key could not be read")
+        return bytes(secret)
+
+    def get_bucket(self, name: str) -> tuple[float | None, float | None]:
+        """A token bucket's (tokens, at), or (None, None) when there is none yet."""
+        data = self._get({PARTITION_KEY: f"{LIMIT_PREFIX}{name}", SORT_KEY: BUCKET_SK})
+        if not data:
+            return None, None
+        return float(data["tokens_milli"]) / 1000, float(data["at_ms"]) / 1000
+
+    def put_bucket(self, name: str, tokens: float, at: float, *, previous_at: float | None, expires_at: int) -> bool:
+        """Save a bucket unless another request changed it since it was read (False then)."""
+        item = to_item({
+            PARTITION_KEY: f"{LIMIT_PREFIX}{name}", SORT_KEY: BUCKET_SK, "type": "limit-bucket",
+            "tokens_milli": int(tokens * 1000), "at_ms": int(at * 1000), TTL_ATTRIBUTE: expires_at,
+        })
+        if previous_at is None:
+            return self._conditional("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        return self._conditional(
+            "put_item", Item=item, ConditionExpression="at_ms = :previous",
+            ExpressionAttributeValues=to_item({":previous": int(previous_at * 1000)}),
+        )
 
     def get_referral(self, reference: str) -> Referral | None:
         data = self._get({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK})

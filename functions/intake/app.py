@@ -48,7 +48,8 @@ def create_referral() -> Response:
     event = app.current_event
     request = web.submitted(_headers(), event.body, bool(event.is_base64_encoded), settings.site_origin)
     intake.register_context(app.lambda_context)
-    outcome = intake.submit(request.fields)
+    client = web.client(_headers(), event.request_context.http.source_ip)
+    outcome = intake.submit(request.fields, client)
     metrics.add_metric(name=f"Submission_{outcome.kind}", unit=MetricUnit.Count, value=1)
     return web.answer(outcome, request.wants_html, programme)
 

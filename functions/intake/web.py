@@ -12,13 +12,16 @@ import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
-from hub.config import Programme
 from hub.intake import Outcome
+from hub.limits import Client
+
+if TYPE_CHECKING:
+    from hub.config import Programme
 
 MAX_BODY_BYTES = 16 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -158,6 +161,23 @@ def placement_from_referer(fields: dict[str, Any], headers: Mapping[str, str], s
         fields["source"] = placement  # validation drops it unless it is a well-formed id
 
 
+def client(headers: Mapping[str, str], source_ip: str | None) -> Client:
+    """Who sent the request, for the rate limit (:mod:`hub.limits` hashes it; it is never stored).
+
+    Through CloudFront, the HTTP API's ``sourceIp`` is CloudFront's own address and the
+    visitor's is in ``CloudFront-Viewer-Address`` (``203.0.113.7:46532``, ``2001:db8::1:46532``),
+    which CloudFront sets itself (the origin request policy forwards it). Someone calling the
+    API directly could send that header made up, so the address it came from is limited too.
+    """
+    source = (source_ip or "").strip() or "unknown"
+    viewer = (headers.get("cloudfront-viewer-address") or "").strip()
+    if not viewer:
+        return Client(source)
+    host, sep, port = viewer.rpartition(":")
+    address = host.strip("[]") if sep and port.isdigit() else viewer
+    return Client(address[:64] or source, edge=source)
+
+
 def submitted(headers: Mapping[str, str], body: str | None, is_base64: bool, site_origin: str) -> Submitted:
     fields = decode(headers, body, is_base64)
     placement_from_referer(fields, headers, site_origin)
@@ -168,7 +188,10 @@ def submitted(headers: Mapping[str, str], body: str | None, is_base64: bool, sit
 
 
 def answer(outcome: Outcome, html: bool, programme: Programme) -> Response:
-    """303 to the thanks page or 201 JSON when stored (or the honeypot), 422 when invalid."""
+    """303 to the thanks page or 201 JSON when stored (or the honeypot), 422 when invalid,
+    429 with Retry-After (the form kept) when this client has sent too many."""
+    if outcome.kind == "limited":
+        return limited(outcome, html, programme)
     if outcome.kind == "invalid":
         if html:
             from hub import render  # Jinja2 is loaded only when a page is needed, not at cold start
@@ -178,6 +201,24 @@ def answer(outcome: Outcome, html: bool, programme: Programme) -> Response:
     if html:
         return Response(303, "text/plain; charset=utf-8", "", {"Location": f"/thanks/?ref={outcome.reference}"})
     return Response(201, JSON, json.dumps({"reference": outcome.reference}))
+
+
+LIMITED_TITLE = "You have sent a lot of forms"
+
+
+def limited(outcome: Outcome, html: bool, programme: Programme) -> Response:
+    minutes = max(1, -(-outcome.retry_after // 60))
+    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
+    message = (
+        f"We have had a lot of forms from this device in a short time. Please wait {wait}, then send "
+        "this one again. Your answers are still here."
+    )
+    headers = {"Retry-After": str(outcome.retry_after)}
+    if html:
+        from hub import render
+
+        return Response(429, HTML, render.limited_page(programme, outcome.values, LIMITED_TITLE, message), headers)
+    return Response(429, JSON, json.dumps({"message": message}), headers)
 
 
 def problem(status: int, title: str, message: str, html: bool, programme: Programme | None, headers=None) -> Response:

@@ -195,6 +195,8 @@ def _json_default(value: Any) -> Any:
 
     if isinstance(value, datetime.datetime):
         return int(value.timestamp())
+    if isinstance(value, bytes):  # binary attributes reach Lambda base64-encoded
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(type(value).__name__)
 
 

@@ -170,3 +170,101 @@ def test_given_a_second_correction_then_it_replaces_the_latest(stack, aws, lambd
     assert corrects == {refs[0]: None, refs[1]: refs[0], refs[2]: refs[1]}
     router.lambda_handler(reader.read(), lambda_context)
     assert len(emails_by_spoke()["cchcc"]) == 3
+
+
+# -- finding 9: one client cannot flood the spokes -------------------------------------------------
+
+
+def from_address(body: str, content_type: str, viewer: str | None = None, source: str = "198.51.100.20"):
+    event = api_event(body, content_type)
+    event["requestContext"]["http"]["sourceIp"] = source
+    if viewer:
+        event["headers"]["cloudfront-viewer-address"] = viewer
+    return event
+
+
+def test_given_a_script_sending_hundreds_then_429_with_retry_after_and_the_form_kept(
+    aws, lambda_context, monkeypatch
+):
+    from tests.integration.conftest import fresh_import, referral_items
+
+    monkeypatch.setenv("RATE_LIMIT_BURST", "5")
+    monkeypatch.setenv("RATE_LIMIT_PER_HOUR", "60")
+    app = fresh_import("intake.app")
+    statuses = []
+    for n in range(8):
+        body = json.dumps(valid_answers(name=f"Flood Person {n}", submission_id=f"flood-0000000{n}"))
+        statuses.append(app.lambda_handler(from_address(body, "application/json", "203.0.113.7:40000"), lambda_context))
+    assert [r["statusCode"] for r in statuses] == [201] * 5 + [429] * 3
+    limited = statuses[-1]
+    assert 1 <= int(header(limited, "Retry-After")) <= 60
+    assert "wait" in json.loads(limited["body"])["message"]
+    assert len(referral_items(aws)) == 5
+
+    # Without JavaScript: the page says what to do and keeps every answer.
+    body = urlencode(valid_answers(name="Flood Person Nine", support_needs="Mornings"), doseq=True)
+    page = app.lambda_handler(from_address(body, FORM, "203.0.113.7:40001"), lambda_context)
+    assert page["statusCode"] == 429 and header(page, "Retry-After")
+    assert "<title>Error: You have sent a lot of forms" in page["body"]
+    assert 'value="Flood Person Nine"' in page["body"] and "Mornings</textarea>" in page["body"]
+    assert 'value="caring" checked' in page["body"]
+
+    # A repeat of a stored submission still gets its reference: it makes nothing new.
+    repeat = json.dumps(valid_answers(name="Flood Person 0", submission_id="flood-00000000"))
+    assert app.lambda_handler(from_address(repeat, "application/json", "203.0.113.7:1"), lambda_context)["statusCode"] == 201
+
+    # Another visitor through the same CloudFront edge is not held up by this one.
+    other = json.dumps(valid_answers(name="Someone Else"))
+    assert app.lambda_handler(from_address(other, "application/json", "192.0.2.55:443"), lambda_context)["statusCode"] == 201
+
+    # No address is stored anywhere, in any form a person could read.
+    from tests.integration.conftest import all_items
+
+    dump = json.dumps(all_items(aws), default=str)
+    assert "203.0.113.7" not in dump and "198.51.100.20" not in dump and "192.0.2.55" not in dump
+
+
+def test_given_forged_viewer_addresses_sent_straight_to_the_api_then_the_source_address_is_limited(
+    aws, lambda_context, monkeypatch
+):
+    from tests.integration.conftest import fresh_import
+
+    monkeypatch.setenv("RATE_LIMIT_BURST", "2")
+    app = fresh_import("intake.app")
+    codes = [
+        app.lambda_handler(
+            from_address(json.dumps(valid_answers(name=f"Forged {n}")), "application/json", f"10.0.{n}.1:1", "198.51.100.99"),
+            lambda_context,
+        )["statusCode"]
+        for n in range(22)
+    ]
+    assert codes == [201] * 20 + [429] * 2  # the edge bucket: ten times the client's
+
+
+def test_an_outreach_worker_entering_40_at_an_event_is_never_limited_and_a_script_is():
+    """The default tuning, on a clock: 40 people from one tablet pass at any pace; 300 in 5 minutes do not."""
+    from hub.limits import Client, Limiter, RateLimitedError
+    from hub.settings import load_settings
+    from hub.storage import DynamoReferralStore
+    from tests.unit.fakes import FakeDynamoDB
+
+    defaults = load_settings({"TABLE_NAME": "cchcc-referrals", "SITE_ORIGIN": "https://cchcc.example.org"})
+
+    def run(count: int, seconds_apart: float) -> int:
+        clock = [1_767_225_600.0]
+        limiter = Limiter(DynamoReferralStore("t", client=FakeDynamoDB()), burst=defaults.rate_limit_burst,
+                          per_hour=defaults.rate_limit_per_hour, clock=lambda: clock[0])
+        passed = 0
+        for _ in range(count):
+            try:
+                limiter.take(Client("203.0.113.7"))
+                passed += 1
+            except RateLimitedError:
+                pass
+            clock[0] += seconds_apart
+        return passed
+
+    assert run(40, 30) == 40  # an event: one every 30 seconds
+    assert run(40, 1) == 40  # a rush: paper forms typed in as fast as fingers go
+    assert run(120, 30) == 120  # a long day at a busy venue on its shared wifi
+    assert run(300, 1) < 60  # a script

@@ -296,6 +296,8 @@
         if (result.status === 422 && result.body && result.body.errors) {
           self.say("");
           self.showErrors(result.body.errors);
+        } else if (result.status === 429 && result.body && typeof result.body.message === "string") {
+          self.say(result.body.message, true, true);  // too many from this device: wait, answers kept
         } else {
           self.say("Sorry, we could not send your details just now. Your answers are still here. Please try again.", true, true);
         }
