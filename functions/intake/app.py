@@ -62,10 +62,18 @@ def thanks() -> Response:
     return Response(200, web.HTML, shown.html, {"Cache-Control": "no-store"})
 
 
+# Metrics (CloudWatch embedded metric format; one dimension, service=intake; never personal
+# data). A fixed set of names, since each name is a custom metric that costs money above ten:
+# Submission_<kind>, Rejected (the request itself was unusable: 400/413/415), ThanksPage_<kind>,
+# StoreUnavailable and ServerErrors (every 5xx this function answers: infra/template.yaml alarms
+# on it, because a 5xx answer is not a Lambda error and the Errors alarm never sees it).
+SERVER_ERRORS = "ServerErrors"
+
+
 @app.exception_handler(web.RequestRejectedError)
 def request_rejected(exc: web.RequestRejectedError) -> Response:
     logger.info("request rejected", status=exc.status)
-    metrics.add_metric(name=f"Rejected_{exc.status}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Rejected", unit=MetricUnit.Count, value=1)
     return web.rejected(exc, web.wants_html(_headers()), programme)
 
 
@@ -73,6 +81,7 @@ def request_rejected(exc: web.RequestRejectedError) -> Response:
 def store_unavailable(exc: StoreUnavailableError) -> Response:
     logger.warning("store unavailable", error=type(exc.__cause__ or exc).__name__)
     metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
     return web.store_unavailable(web.wants_html(_headers()), programme)
 
 
@@ -80,7 +89,7 @@ def store_unavailable(exc: StoreUnavailableError) -> Response:
 def unexpected(exc: Exception) -> Response:
     # Frames only: exception messages (e.g. pydantic's) can quote what the visitor sent.
     logger.error("unexpected error", error=type(exc).__name__, frames=traceback.format_tb(exc.__traceback__))
-    metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
     return web.unexpected(web.wants_html(_headers()), programme)
 
 

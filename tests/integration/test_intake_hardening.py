@@ -268,3 +268,61 @@ def test_an_outreach_worker_entering_40_at_an_event_is_never_limited_and_a_scrip
     assert run(40, 1) == 40  # a rush: paper forms typed in as fast as fingers go
     assert run(120, 30) == 120  # a long day at a busy venue on its shared wifi
     assert run(300, 1) < 60  # a script
+
+
+# -- finding 8: alarms that can fire ------------------------------------------------------------------
+
+
+def _emf(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+
+
+def _alarm(name: str) -> dict:
+    from cchcc.local.template import Template
+    from tests.conftest import TEMPLATE
+
+    return Template.load(TEMPLATE).resources[name]["Properties"]
+
+
+@pytest.mark.parametrize("fault", ["store-outage", "bug"])
+def test_given_a_5xx_answer_then_the_metric_the_alarm_watches_is_published_without_personal_data(
+    intake_app, aws, lambda_context, monkeypatch, capsys, fault
+):
+    from botocore.exceptions import ClientError
+
+    if fault == "store-outage":
+        def put_item(**kwargs):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "PutItem")
+
+        monkeypatch.setattr(intake_app.intake.store.client, "put_item", put_item)
+    else:
+        monkeypatch.setattr(intake_app.intake, "submit", lambda *a, **k: 1 / 0)
+    capsys.readouterr()
+
+    response = intake_app.lambda_handler(api_event(json.dumps(valid_answers()), "application/json"), lambda_context)
+
+    assert response["statusCode"] == (503 if fault == "store-outage" else 500)
+    alarm = _alarm("IntakeServerErrorsAlarm")
+    [dimension] = alarm["Dimensions"]
+    published = [
+        blob for blob in _emf(capsys.readouterr().out)
+        if blob.get(alarm["MetricName"]) == [1.0] and blob.get(dimension["Name"]) == dimension["Value"]
+    ]
+    assert len(published) == 1
+    [directive] = published[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == alarm["Namespace"]
+    assert directive["Dimensions"] == [[dimension["Name"]]]  # the alarm's dimensions, exactly
+    text = json.dumps(published[0])
+    for personal in ("Zqx", "Testperson", "zqx.testperson", "900982", "LS9"):
+        assert personal not in text
+
+
+def test_given_the_rate_limit_refuses_then_the_flood_alarm_metric_is_published(aws, lambda_context, monkeypatch, capsys):
+    from tests.integration.conftest import fresh_import
+
+    monkeypatch.setenv("RATE_LIMIT_BURST", "1")
+    app = fresh_import("intake.app")
+    for n in range(2):
+        app.lambda_handler(api_event(json.dumps(valid_answers(name=f"Person {n}")), "application/json"), lambda_context)
+    alarm = _alarm("IntakeFloodAlarm")
+    assert any(blob.get(alarm["MetricName"]) == [1.0] for blob in _emf(capsys.readouterr().out))
