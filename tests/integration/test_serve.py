@@ -283,6 +283,89 @@ def test_cors_preflight_allows_only_the_site_origin(server):
     assert headers["Access-Control-Allow-Origin"] == server.base
 
 
+# ------------------------------------------------------------------------ what an attacker tried (issue 13, 6 and 7)
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/referrals"), ("DELETE", "/api/referrals"), ("PUT", "/api/referrals"), ("GET", "/api/"),
+     ("POST", "/api/nothing/here"), ("PATCH", "/api/referrals/1")],
+)
+def test_unknown_routes_under_api_answer_404_as_api_gateway_does_never_500(server, method, path):
+    from cchcc.local.template import Template
+
+    # In AWS: the HTTP API has only the template's routes (no ANY, no $default), so these are
+    # 404 {"message":"Not Found"} there too; CloudFront sends every /api/* path to it.
+    routes = {(r.method, r.path) for r in Template.load(ROOT / "infra" / "template.yaml").routes()}
+    assert (method, path) not in routes and not any(m == "ANY" or p == "$default" for m, p in routes)
+
+    status, headers, body = request(server.url(path), b"{}" if method != "GET" else None,
+                                    {"Content-Type": "application/json"}, method=method)
+    assert status == 404
+    assert json.loads(body) == {"message": "Not Found"}
+
+
+def test_a_nul_in_the_path_is_a_400_without_a_traceback_or_the_client_address(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400")
+    time.sleep(0.3)
+    output = server.output()
+    assert "Traceback" not in output
+    assert not re.search(r"127\.0\.0\.1', \d+|\('127\.0\.0\.1", output)  # the client's (address, port)
+
+
+def test_a_get_with_a_body_to_a_static_page_is_one_request(server):
+    smuggled = b"GET /no/such/second/request HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(smuggled), smuggled))
+        sock.settimeout(1.5)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    assert received.count(b"HTTP/1.1 ") == 1, received[:300]
+    assert b"Local test site home" in received and b"Local test site 404" not in received
+
+
+def test_fifty_simultaneous_posts_are_all_answered_none_reset(server):
+    import threading
+
+    results: list[object] = []
+    barrier = threading.Barrier(50)
+
+    def post() -> None:
+        barrier.wait()
+        try:  # an invalid form: answered 422 after the full trip through the intake, no token taken
+            status, _, _ = request(server.url("/api/referrals"), b'{"name": ""}', {"Content-Type": "application/json"})
+            results.append(status)
+        except OSError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=post) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == [422] * 50
+
+
+def test_each_functions_log_lines_name_that_function(server):
+    payload = {**PERSON, "postcode": "LS9 7AB", "age": 40, "consent": "yes", "submission_id": "servetest-logs-0001"}
+    status, _, body = request(server.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    assert status == 201
+    server.wait_for_message(json.loads(body)["reference"])
+    time.sleep(0.3)
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith('{"level"')]
+    stored = [line for line in lines if line["message"] == "referral stored"]
+    notified = [line for line in lines if line["message"] == "spoke notified"]
+    assert stored and notified
+    assert {line["service"] for line in stored} == {"intake"}
+    assert {line["service"] for line in notified} == {"router"}
+
+
 # ------------------------------------------------------------------------ start-up and shutdown
 
 def test_given_a_bad_programme_file_then_serve_exits_non_zero_naming_file_and_field(tmp_path):
