@@ -81,6 +81,7 @@ class LocalStack:
         self.http_thread: threading.Thread | None = None
         self.state_file: Path | None = None
         self.catalogue_file: Path | None = None
+        self.compiled_file: Path | None = None
 
     def spoke_emails(self) -> dict[str, str]:
         emails = {s.id: str(s.email) for s in self.programme.spokes}
@@ -137,6 +138,8 @@ class LocalStack:
             "SITE_ORIGIN": self.url,
             "CCHCC_PROGRAMME_FILE": str(self.project.programme_file),
             "CCHCC_CAMPAIGNS_FILE": str(self.catalogue_file),
+            # The programme as the functions load it in AWS: compiled at start-up, as `cchcc build` does.
+            "CCHCC_PROGRAMME_COMPILED": str(self.compiled_file),
             # GET /thanks/ fills the built page's reference box (read again when the site is rebuilt).
             "CCHCC_THANKS_PAGE": str(self.site_dir / "thanks" / "index.html"),
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
@@ -221,6 +224,11 @@ class LocalStack:
         self.aws.start(self.outbox)
         self.aws.create(self.template, str(self.programme.programme.sender_email), list(self.spoke_emails().values()))
         self.catalogue_file = self.write_catalogue()
+        from hub.programme import write_compiled
+
+        self.compiled_file = write_compiled(
+            self.programme, self.project.programme_file, self.project.local_dir / f"programme-{self.port}.json"
+        )
         self.start_functions()
         self.start_pollers()
         self.write_state()
@@ -240,7 +248,7 @@ class LocalStack:
         for function in self.functions.values():
             function.stop()
         self.aws.stop()
-        for path in (self.state_file, self.catalogue_file):
+        for path in (self.state_file, self.catalogue_file, self.compiled_file):
             if path is not None:
                 path.unlink(missing_ok=True)
 

@@ -77,22 +77,31 @@ class Intake:
         self._sleep = sleep
         self._submission_ttl = settings.submission_id_ttl_seconds
         self.limiter = Limiter(store, burst=settings.rate_limit_burst, per_hour=settings.rate_limit_per_hour)
+        self._windows = {
+            "intake-submission-id": settings.submission_id_ttl_seconds,
+            "intake-answers": settings.idempotency_window_seconds,
+        }
+        self._calls: dict[str, Any] = {}  # made on the first submission: Powertools' idempotency is not needed to start
         self._configs: list[Any] = []
-        self._by_submission_id = self._idempotent("intake-submission-id", settings.submission_id_ttl_seconds)
-        self._by_answers = self._idempotent("intake-answers", settings.idempotency_window_seconds)
+        self._context: Any = None
 
-    def _idempotent(self, prefix: str, expires_after: int):
+    def _idempotent(self, prefix: str):
+        if prefix in self._calls:
+            return self._calls[prefix]
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-        config = IdempotencyConfig(expires_after_seconds=expires_after, hash_function="sha256")
+        config = IdempotencyConfig(expires_after_seconds=self._windows[prefix], hash_function="sha256")
+        if self._context is not None:
+            config.register_lambda_context(self._context)
         self._configs.append(config)
-        return idempotent_function(
+        self._calls[prefix] = idempotent_function(
             self._create,
             data_keyword_argument="key",
             persistence_store=self.store.idempotency_layer(),
             config=config,
             key_prefix=prefix,
         )
+        return self._calls[prefix]
 
     def _create(self, *, key: dict[str, Any], submission: Submission, client: Client | None = None) -> dict[str, str]:
         if client is not None:
@@ -117,6 +126,7 @@ class Intake:
     def register_context(self, context: Any) -> None:
         """Let Powertools expire in-progress records when the invocation times out."""
         if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            self._context = context
             for config in self._configs:
                 config.register_lambda_context(context)
 
@@ -129,10 +139,10 @@ class Intake:
         )
 
         if submission.submission_id:
-            call = self._by_submission_id
+            call = self._idempotent("intake-submission-id")
             key = {"submission_id": submission.submission_id, "answers": answers_key(submission)}
         else:
-            call, key = self._by_answers, answers_key(submission)
+            call, key = self._idempotent("intake-answers"), answers_key(submission)
         for attempt in range(4):
             try:
                 return call(key=key, submission=submission, client=client)["reference"]

@@ -32,12 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.models import Assignment, AssignmentRecord, Event, Referral, Submission, iso
 from hub.references import new_reference
+
+if TYPE_CHECKING:
+    from hub.models import Assignment, AssignmentRecord, Event, Referral, Submission
 
 # -- the key schema (infra/template.yaml's ReferralsTable defines the same) ----------------------
 PARTITION_KEY = "pk"
@@ -124,11 +126,22 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in out.items()}
 
 
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z`` (:func:`hub.models.iso`)."""
+    from hub.models import iso as model_iso  # models (pydantic) load with the first use, not at cold start
+
+    return model_iso(moment)
+
+
 def _referral(data: Mapping[str, Any]) -> Referral:
+    from hub.models import Referral
+
     return Referral.model_validate(data)
 
 
 def _assignment(data: Mapping[str, Any]) -> AssignmentRecord:
+    from hub.models import AssignmentRecord
+
     channels = {k.removesuffix(CHANNEL_STATE): v for k, v in data.items() if k.endswith(CHANNEL_STATE)}
     return AssignmentRecord.model_validate({**data, "channels": channels})
 
@@ -137,6 +150,8 @@ _EVENT_KEYS = {PARTITION_KEY, SORT_KEY, "type", "event", "reference", "at", TTL_
 
 
 def _event(data: Mapping[str, Any]) -> Event:
+    from hub.models import Event
+
     detail = {k: v for k, v in data.items() if k not in _EVENT_KEYS}
     return Event(reference=data["reference"], type=data["event"], at=data["at"], detail=detail)
 
@@ -245,6 +260,8 @@ class DynamoReferralStore:
         A reference that is already taken (astronomically rare) is replaced by a fresh
         one and the write retried; nothing else is written.
         """
+        from hub.models import Referral
+
         now = now or utcnow()
         reference_factory = reference_factory or new_reference
         for _ in range(attempts):

@@ -17,15 +17,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
-from hub.config import load_programme
 from hub.intake import Intake
+from hub.programme import load_for_function
 from hub.settings import load_settings
 from hub.storage import DynamoReferralStore, StoreUnavailableError
 from hub.thanks import ThanksPage
 from intake import web
 
 settings = load_settings()
-programme = load_programme(settings.programme_file)
+programme = load_for_function(settings)  # compiled by `cchcc build`: no YAML or pydantic at cold start
 
 logger = Logger(service="intake")  # never log the event: it carries names and phone numbers
 copy_config_to_registered_loggers(source_logger=logger, include={"hub"})
@@ -35,7 +35,9 @@ metrics = Metrics(namespace="CCHCC", service="intake")
 app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin=settings.site_origin, allow_headers=["Content-Type"], max_age=600)
 )
-intake = Intake(DynamoReferralStore(settings.table_name), programme, settings)
+store = DynamoReferralStore(settings.table_name)
+store.client  # noqa: B018 (created during init, which has the CPU to itself, not on the first request)
+intake = Intake(store, programme, settings)
 thanks_page = ThanksPage(programme, settings.thanks_page)  # read on first use: the built page with the reference box
 
 
