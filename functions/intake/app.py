@@ -45,8 +45,11 @@ def _headers() -> dict[str, str]:
     return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
 
 
-@app.post("/api/referrals")
-def create_referral() -> Response:
+@app.post(
+    "/api/referrals", summary="Send a referral", operation_id="createReferral", responses=web.REFERRAL_RESPONSES,
+    description="The referral form, form-encoded (a browser without JavaScript) or JSON (DESIGN.md §4).",
+)
+def create_referral():  # (no return annotation: Powertools would describe Response itself)
     event = app.current_event
     request = web.submitted(_headers(), event.body, bool(event.is_base64_encoded), settings.site_origin)
     intake.register_context(app.lambda_context)
@@ -56,8 +59,8 @@ def create_referral() -> Response:
     return web.answer(outcome, request.wants_html, programme)
 
 
-@app.get("/thanks/")
-def thanks() -> Response:
+@app.get("/thanks/", summary="The thanks page", operation_id="thanksPage", responses=web.THANKS_RESPONSES)
+def thanks():
     """The thanks page showing ``?ref=`` when it is a valid reference (never logs the query string)."""
     shown = thanks_page.show(app.current_event.get_query_string_value("ref"))
     metrics.add_metric(name=f"ThanksPage_{shown.kind}", unit=MetricUnit.Count, value=1)

@@ -184,6 +184,46 @@ def submitted(headers: Mapping[str, str], body: str | None, is_base64: bool, sit
     return Submitted(fields, wants_html(headers))
 
 
+# -- what the routes answer, for the OpenAPI description (cchcc/ops/openapi.py) -----------------------
+
+_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+_PAGE = {"type": "string", "description": "A page for a browser without JavaScript"}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before sending again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
+def _answer(description: str, json_schema: dict | None = None, page: bool = False, headers: dict | None = None) -> dict:
+    content = {JSON: {"schema": json_schema}} if json_schema else {}
+    if page:
+        content["text/html"] = {"schema": _PAGE}
+    return {"description": description, **({"content": content} if content else {}), **({"headers": headers} if headers else {})}
+
+
+REFERRAL_RESPONSES: dict[int, dict] = {
+    201: _answer("Stored (JSON): the reference to quote", {
+        "type": "object", "required": ["reference"],
+        "properties": {"reference": {"type": "string", "pattern": "^[A-Z0-9]{4}-[A-Z0-9]{4}$"}},
+    }),
+    303: {"description": "Stored (form): see the thanks page with the reference",
+          "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+          "headers": {"Location": {"description": "/thanks/?ref=<reference>", "schema": {"type": "string"}}}},
+    400: _answer("The body is not valid JSON, a JSON object, or text", _MESSAGE),
+    413: _answer("The body is over 16 KiB", _MESSAGE, page=True),
+    415: _answer("Neither form-encoded nor JSON, or not a text encoding", _MESSAGE),
+    422: _answer("Mistakes a person can fix: the form again (HTML) or each field's message (JSON)", {
+        "type": "object", "required": ["errors"],
+        "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
+    }, page=True),
+    429: _answer("Too many new referrals from this client for now: wait, the answers are kept", _MESSAGE, page=True,
+                 headers=_RETRY_AFTER),
+    500: _answer("A fault on our side", _MESSAGE, page=True),
+    503: _answer("The store is unavailable: nothing was saved; try again", _MESSAGE, page=True, headers=_RETRY_AFTER),
+}
+THANKS_RESPONSES: dict[int, dict] = {
+    200: _answer("The thanks page, with the reference when ?ref= is one", page=True),
+    500: _answer("A fault on our side", _MESSAGE, page=True),
+}
+
+
 # -- responses ---------------------------------------------------------------------------------
 
 
