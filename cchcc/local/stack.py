@@ -65,13 +65,14 @@ class LocalStack:
     """Everything ``cchcc serve`` runs, started and stopped together."""
 
     def __init__(self, *, project: Project, programme: Programme, host: str, port: int, site_dir: Path,
-                 max_instances: int = 1):
+                 max_instances: int = 1, faults: dict[str, float] | None = None):
         self.project = project
         self.programme = programme
         self.host = host
         self.port = port
         self.site_dir = site_dir
         self.max_instances = max_instances
+        self.faults = faults or {}
         self.template = Template.load(project.template_file)
         self.outbox = Outbox(self.spoke_emails())
         self.aws = EmbeddedAws()
@@ -145,6 +146,10 @@ class LocalStack:
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
+        if self.faults:
+            from cchcc.local import faults
+
+            env[faults.ENVIRONMENT] = faults.text(self.faults)
         # CloudWatch metric (EMF) lines would bury the step logs on a console; set it to false to see them.
         env.setdefault("POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"))
         for spoke in self.programme.spokes:
@@ -253,7 +258,8 @@ class LocalStack:
                 path.unlink(missing_ok=True)
 
 
-def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Path | None = None) -> int:
+def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Path | None = None,
+          faults: dict[str, float] | None = None, max_instances: int = 1) -> int:
     """Run the local stack until Ctrl-C or SIGTERM. Returns the exit code."""
     from hub.config import ConfigError, load_programme
 
@@ -267,7 +273,7 @@ def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Pat
 
     stack = LocalStack(
         project=project, programme=programme, host=host, port=port,
-        site_dir=Path(site_dir or project.site_dir).resolve(),
+        site_dir=Path(site_dir or project.site_dir).resolve(), faults=faults, max_instances=max_instances,
     )
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -280,6 +286,14 @@ def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Pat
         site_note = "" if stack.site_dir.is_dir() else " (site not built yet: run `make build`)"
         print(f"CCHCC hub (local stack) running at {stack.url}/{site_note}", flush=True)
         print(f"  outbox: {stack.url}/_local/   press Ctrl-C to stop", flush=True)
+        if faults:
+            from cchcc.local.faults import KINDS
+
+            for name, probability in sorted(faults.items()):
+                print(f"  fault: {KINDS[name]}, {probability:.0%} of the time", flush=True)
+            if "webhook" in faults and not any(s.webhook for s in programme.spokes):
+                print("  (no spoke has a webhook in this programme: webhook faults have nothing to break)", flush=True)
+            print("  failed sends are retried, then dead-lettered; `cchcc redrive` routes what is left", flush=True)
         while not stop.wait(0.5):
             pass
         print("cchcc serve: stopping", flush=True)
