@@ -385,7 +385,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         elif path == "/_local":
             self._send(HTTPStatus.MOVED_PERMANENTLY, b"", [("Location", "/_local/")], head)
         elif path == "/_local/outbox":
-            self._send_json(HTTPStatus.OK, [_public(m) for m in self.front.outbox.messages()], head)
+            # ?since=N: only the messages after the first N (a watcher need not fetch them all again).
+            since = urlsplit(self.path).query.partition("since=")[2].split("&")[0]
+            start = int(since) if since.isdigit() else 0
+            self._send_json(HTTPStatus.OK, [_public(m) for m in self.front.outbox.messages()[start:]], head)
         elif path == "/_local/":
             self._send_html(HTTPStatus.OK, render_page(self.front.outbox.messages(), self.front.dead_letters()), head=head)
         elif path.startswith("/_local/messages/"):
