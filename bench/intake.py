@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -111,12 +109,6 @@ def cold_start(runs: int = COLD_RUNS) -> dict[str, float]:
 
 # ------------------------------------------------------------------ local stack
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return resp.read()
@@ -140,60 +132,36 @@ _POSTCODES = ["LS9 7AB", "LS12 3AB", "LS8 5QR", "LS6 2AB"]
 
 
 def submit_to_notified(submissions: int = SUBMISSIONS) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="cchcc-bench-") as tmp:
-        site = Path(tmp) / "site"
-        site.mkdir()
-        (site / "index.html").write_text("<!doctype html><title>bench</title>ok", encoding="utf-8")
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = (Path(tmp) / "serve.log").open("w")
-        proc = subprocess.Popen(
-            [str(BIN / "cchcc"), "serve", "--port", str(port), "--site-dir", str(site)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
+    from bench.stack import running
+
+    with running() as stack:
+        base = stack.base
+
+        def one(n: int) -> float:
+            payload = {
+                "name": f"Bench Person {n}",
+                "email": f"bench{n}@example.com",
+                "postcode": _POSTCODES[n % len(_POSTCODES)],
+                "age": 19 + (n % 30),
+                "consent": "yes",
+                "submission_id": f"bench-{os.getpid()}-{n:04d}",
+            }
+            started = time.perf_counter()
+            reference = _post_json(base + "/api/referrals", payload)["reference"]
             while True:
-                try:
-                    _get(base + "/_local/outbox")
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("cchcc serve did not start; see its output above") from None
-                    time.sleep(0.1)
+                if any(m.get("reference") == reference for m in json.loads(_get(base + "/_local/outbox"))):
+                    return time.perf_counter() - started
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"no notification for {reference} after 30 s")
+                time.sleep(0.005)
 
-            def one(n: int) -> float:
-                payload = {
-                    "name": f"Bench Person {n}",
-                    "email": f"bench{n}@example.com",
-                    "postcode": _POSTCODES[n % len(_POSTCODES)],
-                    "age": 19 + (n % 30),
-                    "consent": "yes",
-                    "submission_id": f"bench-{os.getpid()}-{n:04d}",
-                }
-                started = time.perf_counter()
-                reference = _post_json(base + "/api/referrals", payload)["reference"]
-                while True:
-                    if any(m.get("reference") == reference for m in json.loads(_get(base + "/_local/outbox"))):
-                        return time.perf_counter() - started
-                    if time.perf_counter() - started > 30:
-                        raise RuntimeError(f"no notification for {reference} after 30 s")
-                    time.sleep(0.005)
-
-            one(-1)  # warm-up: the first referral also pays the router's first boto3 clients
-            times = [one(n) for n in range(submissions)]
-            gets = []
-            for _ in range(submissions):
-                started = time.perf_counter()
-                _get(base + "/")
-                gets.append(time.perf_counter() - started)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+        one(-1)  # warm-up: the first referral also pays the router's first boto3 clients
+        times = [one(n) for n in range(submissions)]
+        gets = []
+        for _ in range(submissions):
+            started = time.perf_counter()
+            _get(base + "/")
+            gets.append(time.perf_counter() - started)
     median_get = statistics.median(gets)
     return {
         "submissions": submissions,

@@ -447,10 +447,15 @@ def test_makefile_ships_the_compiled_programme_and_the_artifact_loads_it_without
                     CCHCC_PROGRAMME_COMPILED=str(tmp_path / "nope.json"))
     assert missing.returncode == 0 and "no compiled programme" in missing.stderr
 
+    code = "import sys, intake.app as a; print(type(a.programme).__name__, 'yaml' in sys.modules, 'pydantic' in sys.modules)"
+    result = _run_in_artifact(artifact, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "CompiledProgramme False False"
+
+
+def _run_in_artifact(artifact: Path, code: str) -> subprocess.CompletedProcess:
+    """Python code run with only the artifact on the path and nothing of ours in the environment, as Lambda runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCHCC_")}
     env.update(PYTHONPATH=str(artifact), TABLE_NAME="cchcc-referrals", SITE_ORIGIN="https://cchcc.example.org",
                AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    code = "import sys, intake.app as a; print(type(a.programme).__name__, 'yaml' in sys.modules, 'pydantic' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=artifact, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "CompiledProgramme False False"
+    return subprocess.run([sys.executable, "-c", code], cwd=artifact, env=env, capture_output=True, text=True, timeout=120)

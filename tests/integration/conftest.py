@@ -101,6 +101,15 @@ def router_app(aws):
     return fresh_import("router.app")
 
 
+@pytest.fixture
+def stack(aws, lambda_context):
+    """Both handlers cold-started against the same moto account, plus a stream reader."""
+    intake = fresh_import("intake.app")
+    reader = StreamReader(aws)
+    router = fresh_import("router.app")
+    return intake, reader, router
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 

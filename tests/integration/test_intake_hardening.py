@@ -89,16 +89,6 @@ SPOKE_EMAILS = {"cchcc": "cchcc.team@example.org", "hwf": "hwf.referrals@example
                 "lcc-employment-skills": "employment.skills@example.org"}
 
 
-@pytest.fixture
-def stack(aws, lambda_context):
-    from tests.integration.conftest import StreamReader, fresh_import
-
-    intake = fresh_import("intake.app")
-    reader = StreamReader(aws)
-    router = fresh_import("router.app")
-    return intake, reader, router
-
-
 def send(intake, ctx, **answers) -> str:
     response = intake.lambda_handler(api_event(json.dumps(valid_answers(**answers)), "application/json"), ctx)
     assert response["statusCode"] == 201, response["body"]

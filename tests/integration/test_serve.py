@@ -88,6 +88,16 @@ class Server:
         assert status == 200
         return json.loads(body)
 
+    def wait_until_answering(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                request(self.url("/_local/outbox"))
+                return
+            except OSError:
+                assert self.proc.poll() is None and time.monotonic() < deadline, self.output()[-3000:]
+                time.sleep(0.1)
+
     def wait_for_message(self, reference: str, timeout: float = 20) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -449,15 +459,7 @@ def test_webhooks_dead_letters_and_redrive_notify_each_spoke_once(tmp_path):
     served = Server(proc, port, out, err)
     sink = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                request(served.url("/_local/outbox"))
-                break
-            except OSError:
-                assert proc.poll() is None, served.output()
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        served.wait_until_answering()
 
         def post(payload):
             status, _, body = request(
@@ -516,14 +518,7 @@ def test_with_faults_injected_every_referral_still_reaches_its_spoke_once(tmp_pa
     proc, port, out, err = start(tmp_path, "--site-dir", str(tmp_path / "none"), "--faults", "ses=0.5")
     served = Server(proc, port, out, err)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                request(served.url("/_local/outbox"))
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, served.output()[-3000:]
-                time.sleep(0.1)
+        served.wait_until_answering()
         assert "fault: SES refuses the email (throttling), 50% of the time" in served.output()
         references = []
         for n in range(6):
