@@ -29,12 +29,20 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))
 RAW_EXAMPLES = int(os.environ.get("FUZZ_RAW_EXAMPLES", "3000"))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a 303 is counted as the 303 it is
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(base: str, content_type: str | None, body: bytes) -> int:
     request = urllib.request.Request(base + "/api/referrals", data=body, method="POST")
     if content_type is not None:
         request.add_header("Content-Type", content_type)
     try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
+        with _OPENER.open(request, timeout=30) as resp:
             return resp.status
     except urllib.error.HTTPError as exc:
         return exc.code
