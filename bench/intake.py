@@ -174,8 +174,35 @@ def submit_to_notified(submissions: int = SUBMISSIONS) -> dict[str, float]:
     }
 
 
+def import_breakdown(runs: int = 5) -> dict[str, float]:
+    """``python -X importtime -c "import intake.app"``: self time of every module imported,
+    summed by what it belongs to (median of ``runs`` fresh processes), in ms. The module
+    body of ``intake.app`` (settings, the compiled programme, the DynamoDB client) is its
+    own line."""
+    env = _env()
+    env["CCHCC_PROGRAMME_COMPILED"] = str(compiled_programme(Path(tempfile.mkdtemp(prefix="cchcc-bench-"))))
+    groups: dict[str, list[float]] = {}
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import intake.app"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        totals: dict[str, float] = {}
+        for line in out.stderr.splitlines():
+            if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+                continue
+            self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            top = name.split(".")[0]
+            group = {"boto3": "boto3 + botocore", "botocore": "boto3 + botocore", "s3transfer": "boto3 + botocore",
+                     "urllib3": "boto3 + botocore", "dateutil": "boto3 + botocore", "jmespath": "jmespath",
+                     "aws_lambda_powertools": "aws_lambda_powertools", "typing_extensions": "typing_extensions",
+                     "hub": "hub", "intake": "intake (its module body included)"}.get(top, "standard library and others")
+            totals[group] = totals.get(group, 0.0) + int(self_us) / 1000
+        for group, ms in totals.items():
+            groups.setdefault(group, []).append(ms)
+    return {group: round(statistics.median(values), 1) for group, values in sorted(groups.items(), key=lambda kv: -statistics.median(kv[1]))}
+
+
 def run() -> dict:
-    return {"cold_start": cold_start(), "submit_to_notified": submit_to_notified()}
+    return {"cold_start": cold_start(), "import_breakdown": import_breakdown(), "submit_to_notified": submit_to_notified()}
 
 
 def report(result: dict) -> str:
@@ -186,6 +213,8 @@ def report(result: dict) -> str:
             f"  import boto3 + dynamodb client   {c['baseline_median_ms']:8.1f} ms",
             f"  import intake.app + its clients  {c['intake_median_ms']:8.1f} ms",
             f"  ratio                            {c['ratio']:8.2f} x   (aim <= {c['aim_ratio_at_most']} x)",
+            "what the intake imports at cold start (python -X importtime, self times summed, medians):",
+            *[f"  {group:32s} {ms:8.1f} ms" for group, ms in result.get("import_breakdown", {}).items()],
             f"submit to notified on the local stack ({s['submissions']} submissions):",
             f"  median                           {s['median_ms']:8.1f} ms   (aim <= {s['aim_median_ms_at_most']} ms)",
             f"  p90                              {s['p90_ms']:8.1f} ms",

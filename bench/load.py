@@ -11,6 +11,9 @@
    submit-to-notified is taken. The ratio 10,000 / 1,000 should be about 1 (flat).
 3. **Memory.** The stack process's resident memory before and after the preloads and
    the surge, per 1,000 referrals held.
+4. **Why routing slowed.** moto in this process: one table query's cost with 1,000 and
+   10,000 referrals in the table, then with the local stack's partition fix
+   (``cchcc.local.aws.query_partitions_only``).
 
     python -m bench load
 """
@@ -139,6 +142,7 @@ def sequential(stack, watcher: Watcher, tag: str) -> float:
 
 def run() -> dict:
     result: dict = {}
+    result["query_cost"] = query_cost()
     with running("--instances", "4", env=ENV) as stack:
         watcher = Watcher(stack)
         try:
@@ -223,8 +227,48 @@ def _post_latencies(answers, stack) -> dict:
             "post_latency_sample": len(timings)}
 
 
+def query_cost(queries: int = 30) -> dict:
+    """What one table query costs moto as the table grows, without and with the partition fix."""
+    import os
+
+    import boto3
+    from moto import mock_aws
+
+    from bench.stack import ROOT
+    from cchcc.local.aws import query_partitions_only
+    from cchcc.local.template import Template, create_table
+
+    for key, value in {"AWS_DEFAULT_REGION": "eu-west-2", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}.items():
+        os.environ.setdefault(key, value)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-2")
+        create_table(client, Template.load(ROOT / "infra" / "template.yaml"), "bench")
+
+        def fill(start: int, count: int) -> None:
+            sks = ("REFERRAL", "ASSIGN#a", "ASSIGN#b", "ASSIGN#c", "EVENT#1", "EVENT#2", "EVENT#3")
+            items = [{"PutRequest": {"Item": {"pk": {"S": f"REF#{n}"}, "sk": {"S": sk}}}}
+                     for n in range(start, start + count) for sk in sks]
+            for i in range(0, len(items), 25):
+                client.batch_write_item(RequestItems={"bench": items[i:i + 25]})
+
+        def per_query() -> float:
+            started = time.perf_counter()
+            for n in range(queries):
+                client.query(TableName="bench", KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
+                             ExpressionAttributeValues={":p": {"S": f"REF#{n}"}, ":a": {"S": "ASSIGN#"}})
+            return (time.perf_counter() - started) / queries
+
+        fill(0, 1_000)
+        before_1k = per_query()
+        fill(1_000, 9_000)
+        before_10k = per_query()
+        query_partitions_only()  # from here on in this process (the local stack installs it at start)
+        after_10k = per_query()
+    return {"moto_1000_ms": _ms(before_1k), "moto_10000_ms": _ms(before_10k), "fixed_10000_ms": _ms(after_10k)}
+
+
 def report(result: dict) -> str:
-    s, r, m = result["surge"], result["routing_vs_table_size"], result["memory"]
+    s, r, m = result["surge"], result["routing_vs_table_size"], result["memory"]  # noqa: E501
     return "\n".join([
         f"surge: {s['submissions']} submissions, {s['concurrency']} at a time",
         f"  connection errors        {s['connection_errors']}",
@@ -235,6 +279,9 @@ def report(result: dict) -> str:
         "routing, one at a time, median submit->notified:",
         f"  1,000 preloaded          {r['preloaded_1000_median_ms']} ms",
         f"  10,000 preloaded         {r['preloaded_10000_median_ms']} ms   ratio {r['ratio_10000_over_1000']} (flat = 1)",
+        "one table query in moto (the router makes one per referral): "
+        f"{result['query_cost']['moto_1000_ms']} ms with 1,000 referrals, {result['query_cost']['moto_10000_ms']} ms with 10,000; "
+        f"{result['query_cost']['fixed_10000_ms']} ms with 10,000 and the local stack's partition fix",
         f"memory of the stack process: {m['stack_rss_start_mb']} MB at start, {m['after_1000_mb']} MB with 1,000, "
         f"{m['after_10000_mb']} MB with 10,000: {m['per_1000_referrals_mb']} MB per 1,000 referrals "
         f"(workers {m['function_workers_rss_mb']} MB)",
