@@ -214,17 +214,20 @@ def run() -> dict:
 def _post_latencies(answers, stack) -> dict:
     """POST round trips measured alone at the same concurrency (no outbox polling in between)."""
     timings: list[float] = []
+    others: dict[str, int] = {}
 
     def timed(n: int) -> None:
         started = time.perf_counter()
         status, _, _ = _post(stack.base, _payload(n, "latency"))
         if status == 201:
             timings.append(time.perf_counter() - started)
+        else:
+            others[str(status)] = others.get(str(status), 0) + 1
 
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         list(pool.map(timed, range(200)))
     return {"post_p50_ms": _ms(_percentile(timings, 0.5)), "post_p95_ms": _ms(_percentile(timings, 0.95)),
-            "post_latency_sample": len(timings)}
+            "post_latency_sample": len(timings), "post_latency_not_201": others}
 
 
 def query_cost(queries: int = 30) -> dict:
@@ -274,7 +277,8 @@ def report(result: dict) -> str:
         f"  connection errors        {s['connection_errors']}",
         f"  201 / stored             {s['answered_201']} / {s['stored']}",
         f"  notified once / twice+   {s['notified_once']} / {s['notified_more_than_once']}",
-        f"  POST p50 / p95           {s['post_p50_ms']} / {s['post_p95_ms']} ms ({s['post_latency_sample']} more posts)",
+        f"  POST p50 / p95           {s['post_p50_ms']} / {s['post_p95_ms']} ms ({s['post_latency_sample']} more posts; "
+        f"not 201: {s.get('post_latency_not_201') or 'none'})",
         f"  submit->notified p50/p95 {s['submit_to_notified_p50_ms']} / {s['submit_to_notified_p95_ms']} ms",
         "routing, one at a time, median submit->notified:",
         f"  1,000 preloaded          {r['preloaded_1000_median_ms']} ms",
