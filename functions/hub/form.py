@@ -222,7 +222,7 @@ def browser_rules() -> dict:
         "postcodePattern": postcodes.BROWSER_PATTERN,
         "phoneAllowed": PHONE_ALLOWED,
         "invisible": INVISIBLE,
-        "digitZeros": digit_zeros(),
+        "digitZeros": list(digit_zeros()),
     }
 
 
