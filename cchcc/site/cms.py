@@ -189,6 +189,12 @@ def model_fields(model: type[BaseModel], *, role_choices: list[str] | None = Non
     return _fields(schema, walk, model.__name__)
 
 
+def field_order(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """The order files keep their keys in, as the model declares them: ``{"keys": [...], "fields": {name: ...}}``."""
+    nested = {f["name"]: field_order(f["fields"]) for f in fields if f.get("fields")}
+    return {"keys": [f["name"] for f in fields], **({"fields": nested} if nested else {})}
+
+
 # --- the whole config ---------------------------------------------------------------------------
 
 
@@ -278,9 +284,9 @@ def editor_config(project: Project, *, site_url: str, settings: EditorSettings, 
         "_cchcc": {
             "local_backend": LOCAL_BACKEND,
             "formats": {
-                "campaigns": {"kind": "frontmatter", "maps": campaign_maps},
-                "careers": {"kind": "frontmatter", "maps": careers_maps},
-                "pay": {"kind": "yaml", "maps": pay_maps},
+                "campaigns": {"kind": "frontmatter", "maps": campaign_maps, "order": field_order(campaign_fields)},
+                "careers": {"kind": "frontmatter", "maps": careers_maps, "order": field_order(careers_fields)},
+                "pay": {"kind": "yaml", "maps": pay_maps, "order": field_order(pay_fields)},
             },
             # One entry, two files: campaign.yml holds the fields, index.md the body.
             "paired": [{"folder": campaigns_dir, "data": CAMPAIGN_FILE, "body": LANDING_FILE}],

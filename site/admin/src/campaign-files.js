@@ -32,6 +32,8 @@ function pairOf(paired, path) {
 const text = value => (typeof value === 'string' ? value : '');
 
 export function merge(dataText, bodyText) {
+  // No campaign.yml: no entry (Decap checks new slugs this way), whatever else the folder holds.
+  if (!text(dataText)) return dataText ?? null;
   const meta = text(dataText).replace(/^---\n/, '').replace(/\n*$/, '\n');
   return joinFrontMatter(meta, text(bodyText));
 }

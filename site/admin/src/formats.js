@@ -84,11 +84,15 @@ export function prune(value) {
   return typeof value === 'string' && !value.trim() ? '' : value;
 }
 
-function ordered(data, order) {
-  if (!Array.isArray(order) || !isPlainObject(data)) return data;
+// Keys in the order the model declares them ({keys, fields: {name: order}}), lists of objects too.
+export function ordered(data, order) {
+  if (Array.isArray(data)) return data.map(item => ordered(item, order));
+  if (!order || !isPlainObject(data)) return data;
   const out = {};
-  for (const key of order) if (key in data) out[key] = data[key];
-  for (const key of Object.keys(data)) if (!(key in out)) out[key] = data[key];
+  const keys = [...(order.keys || []), ...Object.keys(data)];
+  for (const key of keys) {
+    if (key in data && !(key in out)) out[key] = ordered(data[key], order.fields?.[key]);
+  }
   return out;
 }
 
@@ -118,11 +122,11 @@ export function joinFrontMatter(meta, body) {
 }
 
 // A Decap custom format for one collection.
-export function formatFor({ kind, maps }) {
+export function formatFor({ kind, maps, order }) {
   if (kind === 'yaml') {
     return {
       fromFile: content => toEditor(parseYaml(content), maps),
-      toFile: (data, order) => dumpYaml(ordered(prune(toFile(data, maps)), order)),
+      toFile: data => dumpYaml(ordered(prune(toFile(data, maps)), order)),
     };
   }
   if (kind === 'frontmatter') {
@@ -131,7 +135,7 @@ export function formatFor({ kind, maps }) {
         const { meta, body } = splitFrontMatter(content);
         return { ...toEditor(parseYaml(meta), maps), body: body.replace(/^\n+/, '') };
       },
-      toFile: (data, order) => {
+      toFile: data => {
         const { body, ...fields } = data;
         const meta = prune(toFile(fields, maps));
         return joinFrontMatter(dumpYaml(ordered(meta, order)), body);
