@@ -191,7 +191,7 @@ def check_save(project: Project, files: dict[str, str]) -> list[Problem]:
 class Rebuilder:
     """Builds the site again after saves, one build at a time, then swaps it in."""
 
-    def __init__(self, project: Project, site_dir: Path, site_url: str):
+    def __init__(self, project: Project, site_dir: Path, site_url: str | None = None):
         self.project = project
         self.site_dir = Path(site_dir)
         self.site_url = site_url

@@ -246,7 +246,8 @@ class LocalStack:
             server.start()
         except EditorError as exc:
             raise StartupError(f"the editor cannot start: {exc}") from exc
-        rebuilder = Rebuilder(self.project, self.site_dir, self.url + "/")
+        # Built as `cchcc build` builds it (site_url from mkdocs.yml), so the poster cache holds.
+        rebuilder = Rebuilder(self.project, self.site_dir, None)
         rebuilder.start()
         self.editor = Editor(self.project, server, rebuilder)
         assert self.httpd is not None

@@ -82,7 +82,7 @@ def check_page(project: Project, path: Path, expand=None) -> list[Problem]:
         problems.append(Problem(rel, "(file)", "has no words after the front matter"))
     if expand is not None:
         try:
-            expand(body, page=rel)
+            expand(body.lstrip("\n"), page=rel)  # as MkDocs hands the page to the hook: lines count the same
         except ValueError as exc:  # cchcc.site.pages.PagesError: "file, line N: ..." already
             problems.append(Problem(rel, "(shortcode)", str(exc).removeprefix(f"{rel}, ")))
     return problems

@@ -3,7 +3,8 @@
 // site/overrides/campaign.html; the site's own stylesheets are loaded into the preview frame.
 import { createElement as h, useEffect } from 'react';
 
-const PHONE = { maxWidth: '24.375rem', margin: '0 auto', padding: '0 0.8rem' }; // 390 px
+// A phone's width (390 CSS px), as residents see the page.
+const PHONE = { boxSizing: 'border-box', maxWidth: '390px', margin: '0 auto', overflowX: 'hidden' };
 
 function usePreviewDocument(doc, title) {
   // The preview is a document of its own: give it a language and a title, as every page has.
@@ -26,7 +27,7 @@ export function campaignPreview({ formHtml, contactDays }) {
     const roles = (entry.getIn(['data', 'roles']) || []).toJS ? entry.getIn(['data', 'roles']).toJS() : [];
     return h(
       'div',
-      { style: PHONE },
+      { style: PHONE, 'data-cc-phone': '' },
       h(
         'main',
         { className: 'md-content', 'data-cc-preview': 'campaign' },
@@ -67,7 +68,7 @@ export function pagePreview() {
     usePreviewDocument(doc, `Preview: ${text(entry, 'title')}`);
     return h(
       'div',
-      { style: PHONE },
+      { style: PHONE, 'data-cc-phone': '' },
       h(
         'main',
         { className: 'md-content' },
