@@ -83,13 +83,15 @@ $(SAM):
 # Everything that can be checked without an AWS account, the SAM CLI's own build included.
 deploy-check: $(STAMP) $(ADMIN) $(SAM)
 	$(BIN)/cchcc check
-	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/github-deploy.yaml
 	$(BIN)/python -m pytest tests/infra -q
 	$(BIN)/cchcc build
 	$(BIN)/python -m cchcc.ops.samcheck --sam $(SAM)
 
+# DEPLOY_ARGS: what the pipeline adds (.github/workflows/ci.yml): --no-confirm, the CloudFormation
+# role and the artifacts bucket of infra/github-deploy.yaml. The SAM CLI comes from .cache/sam.
 deploy: deploy-check
-	$(BIN)/cchcc deploy
+	PATH="$(CURDIR)/$(SAM_DIR)/bin:$$PATH" $(BIN)/cchcc deploy $(DEPLOY_ARGS)
 
 clean:
 	rm -rf build .pytest_cache
