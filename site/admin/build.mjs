@@ -6,7 +6,7 @@
 // to build/site/admin/, with the configuration it generates from the models. Public pages never
 // load any of it.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,15 @@ const root = join(here, '..', '..');
 const out = join(root, 'node_modules', '.cchcc-admin');
 const require = createRequire(import.meta.url);
 const decapDist = dirname(require.resolve('decap-cms-app/dist/decap-cms-app.js'));
+
+// decap-cms-app's bundle carries its own copy of React DOM's client, which refuses to run with
+// any other React version (React error #527): package.json pins react and react-dom to it.
+const bundled = [...new Set(readFileSync(join(decapDist, 'decap-cms-app.js'), 'utf8').match(/"19\.\d+\.\d+"/g) || [])];
+const react = require('react/package.json').version;
+if (bundled.length !== 1 || bundled[0] !== `"${react}"`) {
+  console.error(`build:admin: decap-cms-app expects React ${bundled.join(' or ')}, but react ${react} is installed; pin react and react-dom in package.json to it`);
+  process.exit(1);
+}
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
