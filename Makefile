@@ -45,10 +45,10 @@ browser:
 check: $(STAMP)
 	$(BIN)/cchcc check
 
-build: $(STAMP) $(ADMIN)
+build: $(STAMP)
 	$(BIN)/cchcc build
 
-serve: $(STAMP) $(ADMIN)
+serve: $(STAMP)
 	$(BIN)/cchcc build
 	$(BIN)/cchcc serve --port $(PORT)
 
