@@ -13,7 +13,7 @@ def cmd_serve(args: argparse.Namespace, project: Project) -> int:
     from cchcc.local.stack import serve
 
     return serve(project, port=args.port, host=args.host, site_dir=args.site_dir, faults=args.faults,
-                 max_instances=args.instances)
+                 max_instances=args.instances, edit=args.edit)
 
 
 def _faults(text: str) -> dict[str, float]:
@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--instances", type=int, default=1, metavar="N",
         help="warm worker processes each function may run at once, as Lambda's concurrency (default: 1)",
+    )
+    serve.add_argument(
+        "--edit", action="store_true",
+        help="also run the browser editor at /admin/ (Decap CMS's local backend, from node_modules): saves are "
+        "checked as `cchcc check` does, written into this project, and the site is rebuilt after each one",
     )
     programme_option(serve)
     serve.set_defaults(func=cmd_serve)

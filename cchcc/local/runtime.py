@@ -83,8 +83,8 @@ def _send(channel: TextIO, message: dict[str, Any]) -> None:
 
 
 def serve(handler_name: str, function_name: str, timeout: float, memory: int) -> int:
-    # Ctrl-C in a terminal reaches the whole process group: the stack, not its workers, decides
-    # when a worker stops (it closes stdin), so an invocation in progress is never cut short.
+    # Ctrl-C in a terminal reaches the whole process group: the local stack stops its workers
+    # itself (it closes their stdin), so a worker never dies half-way through an invocation.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the function's own output goes to stderr

@@ -65,6 +65,15 @@ def _origin(text: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _at_most(length: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if len(text) > length:
+            raise ValueError(f"must be {length} characters or fewer")
+        return text
+
+    return parse
+
+
 def _optional_path(text: str) -> Path | None:
     return Path(text) if text else None
 
@@ -113,6 +122,15 @@ class Settings:
     rate_limit_per_hour: int = variable(
         "RATE_LIMIT_PER_HOUR", "New referrals one client may send each hour after its first burst.",
         _whole(1, 1_000_000), 120,
+    )
+    cms_auth_client_id: str = variable(
+        "CMS_AUTH_CLIENT_ID",
+        "The browser editor's GitHub OAuth app client id (empty: the editor's sign-in is not set up).",
+        _at_most(100), "",
+    )
+    cms_auth_secret_parameter: str = variable(
+        "CMS_AUTH_SECRET_PARAMETER", "Name of the SSM SecureString holding that OAuth app's client secret.",
+        _at_most(2048), "",
     )
     campaigns_file_required: bool = False  # computed: a campaigns file was named
 
