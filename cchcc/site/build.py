@@ -23,6 +23,7 @@ from cchcc.project import Project
 from cchcc.site.campaigns import Campaign, CampaignError, catalogue, load_all
 from cchcc.site.pay import PayTable, load_pay
 from hub.config import ConfigError, Programme, load_programme
+from hub.programme import write_compiled
 from hub.problems import Problem, ProblemsError
 
 CONTEXT_KEY = "cchcc_build"
@@ -136,6 +137,7 @@ class BuildResult:
     seconds: float
     generated: dict[str, int]
     catalogue_file: Path | None
+    compiled_programme: Path | None = None  # the validated programme for the functions (hub.programme)
 
 
 def catalogue_path(site_dir: Path) -> Path:
@@ -197,4 +199,5 @@ def build(
     seconds = time.perf_counter() - start
     generated = {k: context.made.get(k, 0) for k in ("qr", "pdf", "preview")}
     written = catalogue(context.campaigns).write(catalogue_path(site_dir)) if campaigns else None
-    return BuildResult(site_dir, context.campaigns, seconds, generated, written)
+    compiled = write_compiled(context.programme, project.require_programme(), Path(site_dir).parent / "programme.json")
+    return BuildResult(site_dir, context.campaigns, seconds, generated, written, compiled)

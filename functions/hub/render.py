@@ -75,3 +75,9 @@ def form_page(programme: Programme, values: dict[str, Any], errors: dict[str, st
 def problem_page(programme: Programme | None, title: str, message: str) -> str:
     """A short page saying what went wrong and what to do (413, 503...)."""
     return _page(programme, title=title, message=message, form_html=None)
+
+
+def limited_page(programme: Programme, values: dict[str, Any], title: str, message: str) -> str:
+    """429 for a browser without JavaScript: what to do, then the form with the answers kept."""
+    form_html = render_form(values=values, campaign=values.get("campaign") or "", source=values.get("source") or "")
+    return _page(programme, title=title, message=message, form_html=form_html)

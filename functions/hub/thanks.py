@@ -27,8 +27,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from hub import references
-from hub.config import Programme
+
+if TYPE_CHECKING:
+    from hub.config import Programme
 
 log = logging.getLogger(__name__)
 
