@@ -52,6 +52,7 @@ def render_page(messages: list[dict[str, Any]], dead_letters: int | None) -> str
         rows = [
             ("Sent by", "email (SES)" if message.get("channel") == "email" else "webhook"),
             ("To", ", ".join(message.get("to") or [])),
+            ("Kind", message.get("kind") or "-"),
             ("Spoke", message.get("spoke") or "-"),
             ("Reference", message.get("reference") or "-"),
             ("Sent at", message.get("sent_at") or "-"),

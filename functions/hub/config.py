@@ -175,6 +175,11 @@ class Programme(_Strict):
     suppression_threshold: int = Field(default=7, ge=0, le=100)
     spokes: list[Spoke] = Field(min_length=1)
     triage: Triage
+    # After the referral (DESIGN.md §4): how long a spoke's outcome link works, and when a
+    # referral with no update is put in the spoke's reminder digest, then the hub's.
+    outcome_link_days: int = Field(default=120, ge=7, le=730)
+    reminder_after_working_days: int = Field(default=5, ge=1, le=60)
+    escalate_after_working_days: int = Field(default=10, ge=2, le=120)
 
     # Field validators (not a model validator) so that each problem names its field.
     @field_validator("spokes")
@@ -203,8 +208,22 @@ class Programme(_Strict):
             raise ValueError(f"triage id '{triage.id}' is also a spoke id")
         return triage
 
+    @field_validator("escalate_after_working_days")
+    @classmethod
+    def _escalate_after_reminding(cls, days: int, info: ValidationInfo) -> int:
+        reminder = info.data.get("reminder_after_working_days")
+        if reminder is not None and days <= reminder:
+            raise ValueError(
+                f"must be more than reminder_after_working_days ({reminder}): the spoke is reminded before the hub is told"
+            )
+        return days
+
     def spoke(self, spoke_id: str) -> Spoke | None:
         return next((s for s in self.spokes if s.id == spoke_id), None)
+
+    def knows(self, spoke_id: str) -> bool:
+        """Whether ``spoke_id`` is a spoke or the hub's triage."""
+        return spoke_id == self.triage.id or self.spoke(spoke_id) is not None
 
     def spoke_name(self, spoke_id: str) -> str:
         """A spoke's (or the triage's) name, or the id when it is neither."""

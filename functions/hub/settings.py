@@ -72,7 +72,19 @@ class Settings(BaseModel):
         default=86400, alias="SUBMISSION_ID_TTL_SECONDS", ge=60, le=30 * 86400,
         description="How long a submission_id is remembered.",
     )
+    outcome_link_key_parameter: str | None = Field(
+        default=None, alias="OUTCOME_LINK_KEY_PARAMETER", pattern=r"^(/[A-Za-z0-9_.-]+)+$", max_length=1011,
+        description="The SSM Parameter Store SecureString holding the outcome link signing keys "
+        "(current[,previous]); the functions that make or check outcome links need it.",
+    )
     campaigns_file_required: bool = Field(default=False, exclude=True)
+
+    def link_key_parameter(self) -> str:
+        """The outcome link key parameter's name; SettingsError naming the variable when unset."""
+        if not self.outcome_link_key_parameter:
+            raise SettingsError([Problem("environment", "OUTCOME_LINK_KEY_PARAMETER",
+                                         "is required by this function but not set")])
+        return self.outcome_link_key_parameter
 
     @field_validator("site_origin")
     @classmethod
