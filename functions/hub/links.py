@@ -167,12 +167,11 @@ class OutcomeLinks:
 
 
 def outcome_links(settings: Any, programme: Any, client: Any = None) -> OutcomeLinks:
-    """The outcome links of a function, its keys read once now: a missing or unusable key
-    parameter fails the cold start, naming the parameter (never showing a key)."""
-    links = OutcomeLinks(
+    """A function's outcome links. The parameter's name is checked now (a missing variable fails
+    the cold start, naming it); the keys are read on first use and cached, so importing a
+    handler needs no AWS (``make deploy-check`` imports each from its artifact)."""
+    return OutcomeLinks(
         ParameterKeys(settings.link_key_parameter(), client=client),
         settings.site_origin,
         programme.outcome_link_days,
     )
-    links.keys.keys()
-    return links

@@ -5,7 +5,7 @@ referral's history and record what happened, refer the person on, or (the hub) a
 them. Thin: Powertools resolver and logger; each route decodes the request
 (:mod:`outcomes.web`) and makes one call into :class:`hub.outcomes.OutcomeDesk`. Errors
 become HTTP in the exception handlers below and nowhere else. The signing keys are read
-(SSM Parameter Store, through Powertools Parameters, cached) at cold start.
+(SSM Parameter Store, through Powertools Parameters) on first use and cached.
 
 Never logged: the token, the path (it holds the token), the note, the event.
 """

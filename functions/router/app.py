@@ -8,7 +8,7 @@ its spoke, a new outcome updates its assignment; anything else is ignored (the t
 stream filter keeps most of it away). A record that raises (a failed SES or webhook send)
 is reported in ``batchItemFailures`` and retried by Lambda, then sent to the on-failure
 destination; records that succeeded are not redone (and would be no-ops if they were).
-The outcome link keys are read (SSM, through Powertools Parameters, cached) at cold start.
+The outcome link keys are read (SSM, through Powertools Parameters) on first use and cached.
 """
 
 from __future__ import annotations
