@@ -49,13 +49,21 @@ class LinkInvalidError(LinkError):
     """Not a token we signed: malformed, truncated, tampered or signed with another key (403)."""
 
 
-class LinkExpiredError(LinkError):
-    """A token we signed whose time is up (410). Says which referral and spoke, to get a new one."""
+class LinkGoneError(LinkError):
+    """A token we signed that can no longer be used (410). Says which referral and spoke."""
+
+    reason = "the outcome link can no longer be used"
 
     def __init__(self, reference: str, spoke: str):
         self.reference = reference
         self.spoke = spoke
-        super().__init__("the outcome link has expired")
+        super().__init__(self.reason)
+
+
+class LinkExpiredError(LinkGoneError):
+    """Its time is up: the page says how to get a new one."""
+
+    reason = "the outcome link has expired"
 
 
 class LinkKeyError(LinkError):

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from hub.config import Programme
-from hub.links import LinkClaim, LinkError, LinkInvalidError, OutcomeLinks
+from hub.links import LinkClaim, LinkGoneError, LinkInvalidError, OutcomeLinks
 from hub.models import Case, Handover, Outcome, iso
 from hub.storage import DynamoReferralStore, utcnow
 from hub.workdays import LONDON
@@ -77,13 +77,10 @@ def label(choices: tuple[Choice, ...], choice_id: str | None) -> str:
     return next((c.label for c in choices if c.id == choice_id), choice_id or "")
 
 
-class ReferralGoneError(LinkError):
+class ReferralGoneError(LinkGoneError):
     """A valid link for a referral the table no longer holds (retention, or erasure): 410."""
 
-    def __init__(self, reference: str, spoke: str):
-        self.reference = reference
-        self.spoke = spoke
-        super().__init__("the referral is no longer held")
+    reason = "the referral is no longer held"
 
 
 class OutcomeInvalidError(Exception):
@@ -277,7 +274,7 @@ class OutcomeDesk:
         name = self.programme.spoke_name
         entries: list[tuple[str, dict[str, str]]] = []
         assignment = case.assignment(spoke)
-        if assignment is not None and assignment.role == "notify" and not assignment.referred_by:
+        if not is_hub and assignment is not None and assignment.role == "notify" and not assignment.referred_by:
             entries.append((case.referral.received, {"what": "Referral sent to you", "detail": "", "note": ""}))
         if is_hub:
             entries.append((case.referral.received, {"what": "Referral received", "detail": "", "note": ""}))
@@ -321,13 +318,19 @@ class OutcomeDesk:
                 reasons.append(assignment.reason)
         return reasons
 
+    @staticmethod
+    def current(case: Case, spoke: str) -> str | None:
+        """A spoke's current status: the one it recorded last (read from the outcomes themselves,
+        so a page shows a status the moment it is saved; the router keeps the same on the assignment)."""
+        mine = [o for o in case.outcomes if o.spoke == spoke]
+        return max(mine, key=lambda o: (o.at, o.id)).status if mine else None
+
     def summary(self, visit: Visit) -> dict[str, Any]:
         """The JSON a ``GET`` with ``Accept: application/json`` answers."""
-        assignment = visit.case.assignment(visit.spoke)
         return {
             "reference": visit.reference,
             "spoke": visit.spoke,
-            "status": assignment.last_status if assignment else None,
+            "status": self.current(visit.case, visit.spoke),
             "history": [{"at": e["at"], "what": e["what"], "detail": e["detail"]} for e in self.history(visit)],
         }
 
@@ -342,7 +345,6 @@ class OutcomeDesk:
 
         programme, spoke = self.programme, visit.spoke
         is_hub = spoke == self.hub
-        assignment = visit.case.assignment(spoke)
         others = [
             {"id": s.id, "label": s.name, "hint": f"For someone who {s.why}"}
             for s in sorted(programme.spokes, key=lambda s: s.priority)
@@ -361,7 +363,7 @@ class OutcomeDesk:
                 partners.append({
                     "name": programme.spoke_name(a.spoke),
                     "role": "asked" if a.role == "notify" else "eligible",
-                    "status": label(STATUSES, a.last_status) if a.last_status else ("waiting" if a.awaiting else "-"),
+                    "status": label(STATUSES, self.current(visit.case, a.spoke)) or ("waiting" if a.awaiting else "-"),
                     "link": self.links.url(visit.reference, a.spoke, now) if a.role == "notify" else "",
                 })
         return render.render(
@@ -372,7 +374,7 @@ class OutcomeDesk:
             is_hub=is_hub,
             received=_day(visit.case.referral.created_at),
             why=self.why(visit),
-            current=label(STATUSES, assignment.last_status) if assignment and assignment.last_status else "",
+            current=label(STATUSES, self.current(visit.case, spoke)),
             history=self.history(visit),
             statuses=STATUSES,
             support_kinds=SUPPORT_KINDS,

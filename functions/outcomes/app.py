@@ -59,7 +59,7 @@ def show(token: str) -> Response:
 def record(token: str) -> Response:
     visit = desk.visit(token)
     event = app.current_event
-    request = web.posted(_headers(), web.body_bytes(event.body, bool(event.is_base64_encoded)))
+    request = web.posted(_headers(), event.body, bool(event.is_base64_encoded))
     try:
         result = desk.record(visit, request.fields)
     except OutcomeInvalidError as exc:

@@ -622,7 +622,7 @@ DISTRIBUTIONS = {
     "holidays": "holidays",
 }
 IN_LAMBDA_RUNTIME = {"boto3", "botocore"}  # the python3.12 runtime ships them (pinning is optional)
-LOCAL = {"hub", "intake", "router", "outcomes", "reminders"}
+LOCAL = {"hub", "edge", "intake", "router", "outcomes", "reminders"}
 
 
 def _imported_top_level_modules() -> set[str]:
