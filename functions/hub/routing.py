@@ -21,8 +21,9 @@ for referrals whose ``status`` is not ``routed``):
 
 - **a new handover** (:meth:`Routing.hand_over`: a spoke referred the person on, or the
   hub assigned them): make the receiving spoke a ``notify`` assignment awaiting it, note
-  that the sending spoke responded, and notify the receiving spoke once (the claim is on
-  the handover item, so each handover is one message, whatever the retries).
+  that the sending spoke responded (when the hub assigns, every other spoke it was
+  waiting for too), and notify the receiving spoke once (the claim is on the handover
+  item, so each handover is one message, whatever the retries).
 - **a new outcome** (:meth:`Routing.note_outcome`): the assignment's ``last_status`` and
   ``awaiting`` follow it (an older one delivered late changes nothing).
 
@@ -165,6 +166,12 @@ class Routing:
         self.store.assign_by_handover(referral, handover, priority=spoke.priority if spoke else 0, reason=reason)
         self.store.note_response(reference, handover.from_spoke, handover.at)
         assignments = self.store.get_assignments(reference)
+        if handover.kind == "assigned":
+            # The hub gave the referral to `to`: whoever was asked before and has not answered
+            # is no longer waited for (nor reminded), and their history stays as it was.
+            for other in assignments:
+                if other.awaiting and other.spoke != to:
+                    self.store.note_response(reference, other.spoke, handover.at)
         assignment = next(a for a in assignments if a.spoke == to)
         result = RoutingResult(reference, "handed-over", assignments=assignments)
         try:

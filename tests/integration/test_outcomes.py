@@ -291,6 +291,17 @@ def test_given_a_triage_referral_then_the_hub_link_assigns_it_and_the_spoke_is_t
     # The hub's page now lists the partner, with a fresh link to send on if theirs expires.
     assert "Leeds City Council Employment and Skills" in flow.get(hub_token)["body"]
 
+    # An escalated referral: the hub gives it to another partner; the first is no longer waited for.
+    escalated = flow.submit(email=None, submission_id="escalated-0001")  # cchcc
+    flow.drain()
+    signer = OutcomeLinks(StaticKeys((LINK_KEY.encode(),)), "https://cchcc.example.org", 120)
+    hub_link = signer.token(escalated, "hub", datetime.now(UTC))  # as the hub's digest carries it
+    assert flow.post(hub_link, {"assign_to": "hwf", "submission_id": "reassign-0001"})["statusCode"] == 303
+    flow.drain()
+    case = flow.store.case(escalated)
+    assert not case.assignment("cchcc").awaiting and case.assignment("hwf").awaiting
+    assert len(flow.messages(EMAILS["hwf"])) == 1
+
     # The partner sends them back to the hub: the hub is told, and awaits again.
     lcc_token = flow.token("lcc-employment-skills", reference)
     assert flow.post(lcc_token, {"refer_to": "hub", "submission_id": "back-0001"})["statusCode"] == 303

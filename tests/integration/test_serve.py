@@ -316,6 +316,42 @@ def test_the_reminders_run_on_demand_with_a_given_clock_once_a_day(server):
     assert "<dt>Kind</dt><dd>reminder</dd>" in request(server.url("/_local/"))[2].decode()
 
 
+def test_the_link_key_rotates_on_the_running_stack_and_links_already_sent_keep_working(server):
+    """`cchcc keys rotate`: a new key signs new links; the previous one still opens the old ones."""
+    def link_for(submission_id: str) -> str:
+        payload = {**PERSON, "postcode": "LS9 7AB", "age": 33, "consent": "yes", "submission_id": submission_id}
+        status, _, body = request(server.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        assert status == 201, body
+        message = server.wait_for_message(json.loads(body)["reference"])
+        return "/api/outcomes/" + message["text"].split("/api/outcomes/", 1)[1].split()[0]
+
+    old = link_for("servetest-keys-0001")
+    port = str(server.port)
+    ensured = subprocess.run([CCHCC, "keys", "ensure", "--port", port], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert ensured.returncode == 0 and "exists (left as it is)" in ensured.stdout, ensured.stderr
+    rotated = subprocess.run([CCHCC, "keys", "rotate", "--port", port], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert rotated.returncode == 0 and "rotated" in rotated.stdout, rotated.stderr
+
+    time.sleep(0.5)
+    assert request(server.url(old))[0] == 200  # signed with what is now the previous key
+    # The functions keep the keys for up to 5 minutes; a stack restarted after a rotation signs
+    # with the new key at once. The old link's signature is not one the new key makes.
+    from cchcc.local.state import StackState
+    from hub.links import parse_keys
+    from tests.conftest import PROJECT
+
+    import boto3
+
+    state = StackState.read(PROJECT, server.port)
+    env = state.aws_environment()
+    ssm = boto3.client("ssm", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    keys = parse_keys(ssm.get_parameter(Name=state.extra["secure_parameters"], WithDecryption=True)["Parameter"]["Value"], "local")
+    assert len(keys) == 2
+    for text in (rotated.stdout + rotated.stderr, ensured.stdout + ensured.stderr):
+        assert all(key.decode() not in text for key in keys)  # never printed
+
+
 # ------------------------------------------------------------------------ start-up and shutdown
 
 def test_given_a_bad_programme_file_then_serve_exits_non_zero_naming_file_and_field(tmp_path):
