@@ -92,8 +92,7 @@ def serve(handler_name: str, function_name: str, timeout: float, memory: int) ->
     try:
         handler = load_handler(handler_name)
     except Exception as exc:  # noqa: BLE001 (reported, then the process ends)
-        # These messages name a file, a variable or a parameter, never a value or a secret.
-        detail = str(exc) if type(exc).__name__ in ("ConfigError", "SettingsError", "LinkKeyError") else where(exc)
+        detail = str(exc) if type(exc).__name__ in ("ConfigError", "SettingsError") else where(exc)
         _send(channel, {"init_error": {"type": type(exc).__name__, "message": detail}})
         return 1
     _send(channel, {"ready": True})

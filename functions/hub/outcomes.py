@@ -27,7 +27,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -222,7 +222,6 @@ class OutcomeDesk:
     programme: Programme
     links: OutcomeLinks
     clock: Callable[[], datetime] = utcnow
-    _render: Callable[..., str] | None = field(default=None, repr=False)
 
     @property
     def hub(self) -> str:
