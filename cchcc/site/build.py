@@ -70,7 +70,7 @@ class SiteContext:
         today: dt.date | None = None,
         campaigns: bool = True,
     ) -> "SiteContext":
-        """Check the programme, pay and every campaign. Raises PublishError listing every problem."""
+        """Check the programme, pay, the careers pages and every campaign. Raises PublishError listing every problem."""
         problems: list[Problem] = []
         programme = pay = None
         try:
@@ -83,6 +83,8 @@ class SiteContext:
             pay = load_pay(project.pay_file, project.relative(project.pay_file))
         except ProblemsError as exc:
             problems += exc.problems
+        if programme is not None and pay is not None:
+            problems += _careers_problems(project, programme, pay)
         found: list[Campaign] = []
         if campaigns:
             try:
@@ -93,6 +95,14 @@ class SiteContext:
             raise PublishError(problems)
         assert programme is not None and pay is not None
         return cls(project, programme, pay, found, Path(cache_dir or project.cache_dir), today or dt.date.today())
+
+
+def _careers_problems(project: Project, programme: Programme, pay: PayTable) -> list[Problem]:
+    """Careers pages: front matter (:class:`cchcc.site.careers.CareersPage`) and shortcodes, as the build reads them."""
+    from cchcc.site import careers, pages
+
+    data = pages.SiteData(programme, pay)
+    return careers.check_all(project, expand=lambda markdown, page: pages.expand(markdown, data, page=page))
 
 
 def context_for(config: Any) -> SiteContext:

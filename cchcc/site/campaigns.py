@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from cchcc.project import Project
 from hub.catalogue import Catalogue, CampaignEntry, PlacementEntry
@@ -32,8 +32,20 @@ def _placement_id(value: str) -> str:
     return value
 
 
-PlacementId = Annotated[str, AfterValidator(_placement_id)]
+PLACEMENT_ID_HINT = (
+    "Short: lowercase letters, digits and hyphens (for example lg-library). Unique across all campaigns. "
+    "It is printed in the QR code, so never change it once posters are printed."
+)
+# The schema says what the check says, so the editor (cchcc.site.cms) can refuse the same ids as you type.
+PlacementId = Annotated[
+    str,
+    AfterValidator(_placement_id),
+    WithJsonSchema({"type": "string", "pattern": _PLACEMENT_ID.pattern, "minLength": 2, "maxLength": 24}),
+]
 Format = Literal["poster-a3", "poster-a4", "flyer-a5", "flyer-a6"]
+# The first words of the example copy `cchcc campaign new` writes (cchcc.site.scaffold): a page that
+# still holds them was never written, so it is not published.
+SCAFFOLD_MARKER = "Write a few short sentences here"
 UNKNOWN_KEY = "unknown key (check the spelling; run 'cchcc campaign new' to see every key)"
 
 
@@ -73,13 +85,18 @@ class _Strict(BaseModel):
 class Placement(_Strict):
     """One place a poster or flyer goes. Its id is printed in the QR code, so it never changes."""
 
-    id: PlacementId
-    name: str = Field(min_length=1, max_length=80)
-    format: Format
-    location: str | None = Field(default=None, max_length=200)
-    copies: int = Field(default=1, ge=1, le=5000)
-    outdoor: bool = False
-    viewing_distance_m: float | None = Field(default=None, gt=0, le=10)
+    id: PlacementId = Field(title="Placement id", description=PLACEMENT_ID_HINT)
+    name: str = Field(min_length=1, max_length=80, description="What the place is, for example Lincoln Green library.")
+    format: Format = Field(description="Poster (A3 or A4) or flyer (A5 or A6).")
+    location: str | None = Field(
+        default=None, max_length=200, description="Exactly where it goes, for the person putting it up."
+    )
+    copies: int = Field(default=1, ge=1, le=5000, description="How many to print.")
+    outdoor: bool = Field(default=False, description="On for bus stops and other outside spots (a tougher QR code).")
+    viewing_distance_m: float | None = Field(
+        default=None, gt=0, le=10, title="Viewing distance (metres)",
+        description="How far away people stand. The QR code is printed at least a tenth of that wide.",
+    )
 
     @property
     def paper(self) -> PaperFormat:
@@ -107,15 +124,29 @@ class Placement(_Strict):
 class CampaignFile(_Strict):
     """What ``campaign.yml`` holds."""
 
-    title: str = Field(min_length=1, max_length=80)
-    headline: str = Field(min_length=1, max_length=70)
-    summary: str = Field(min_length=1, max_length=160, description="one line of copy for posters and the page")
-    area: str = Field(min_length=1, max_length=120)
-    starts: dt.date
-    ends: dt.date
-    roles: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(default=[], max_length=6)
-    redirect_after_end: str | None = None
-    placements: list[Placement] = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=80, description="Shown in the browser tab and on the print pack.")
+    headline: str = Field(
+        min_length=1, max_length=70, description="The big words on the page and on every poster. Keep it short."
+    )
+    summary: str = Field(
+        min_length=1, max_length=160, description="One line of copy for the posters and under the headline."
+    )
+    area: str = Field(min_length=1, max_length=120, description="Where the campaign runs, in words people know.")
+    starts: dt.date = Field(description="The first day of the campaign.")
+    ends: dt.date = Field(description="The last day. It must not be before the start.")
+    roles: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(
+        default=[], max_length=6, title="Jobs to suggest",
+        description="Up to 6 careers pages shown under the form.",
+        json_schema_extra={"choices_from": "careers"},
+    )
+    redirect_after_end: str | None = Field(
+        default=None, title="After the campaign ends, send people to",
+        description="A page on this site such as /get-in-touch/, or an https:// address. Posters cannot be "
+        "reprinted, so set this; without it the QR codes keep opening this campaign's page.",
+    )
+    placements: list[Placement] = Field(
+        min_length=1, description="Every place a poster or flyer goes. Each gets its own QR code."
+    )
 
     @field_validator("summary")
     @classmethod
@@ -216,6 +247,12 @@ def _landing_copy(project: Project, landing: Path) -> tuple[str, list[Problem]]:
         return body, [Problem(rel, "(front matter)", f"not needed here; put settings in {CAMPAIGN_FILE}")]
     if not body.strip():
         return body, [Problem(rel, "(file)", "is empty; write a few sentences for the landing page")]
+    if SCAFFOLD_MARKER in body:
+        return body, [Problem(
+            rel, "(file)",
+            "still holds the example text from 'cchcc campaign new'; replace it with a few sentences about this campaign",
+            next((n for n, line in enumerate(body.splitlines(), 1) if SCAFFOLD_MARKER in line), None),
+        )]
     return body, []
 
 

@@ -77,6 +77,14 @@ class Settings(BaseModel):
         description="The SSM Parameter Store SecureString holding the outcome link signing keys "
         "(current[,previous]); the functions that make or check outcome links need it.",
     )
+    cms_auth_client_id: str = Field(
+        default="", alias="CMS_AUTH_CLIENT_ID", max_length=100,
+        description="The browser editor's GitHub OAuth app client id (empty: the editor's sign-in is not set up).",
+    )
+    cms_auth_secret_parameter: str = Field(
+        default="", alias="CMS_AUTH_SECRET_PARAMETER", max_length=2048,
+        description="Name of the SSM SecureString holding that OAuth app's client secret.",
+    )
     campaigns_file_required: bool = Field(default=False, exclude=True)
 
     def link_key_parameter(self) -> str:

@@ -102,12 +102,18 @@ def test_cchcc_build_refuses_and_says_nothing_was_built(project_copy, capsys):
     assert not (project_copy.root / "out").exists()
 
 
-def test_campaign_new_scaffolds_a_campaign_that_passes_check(project_copy, capsys):
-    # When the comms team starts a new campaign, then it is valid as it stands and has comments.
+def test_campaign_new_scaffolds_a_campaign_that_passes_check_once_its_copy_is_written(project_copy, capsys):
+    # When the comms team starts a new campaign, then campaign.yml is valid as it stands and has comments,
+    # and the only thing left to do is the landing page copy: the example text is never published.
     assert cli.main(["--project", str(project_copy.root), "campaign", "new", "Harehills Spring"]) == 0
     yml = project_copy.campaigns_dir / "harehills-spring" / "campaign.yml"
     assert yml.exists() and (yml.parent / "index.md").exists()
     assert yml.read_text().count("#") > 10
+    assert [str(p) for p in check_all(project_copy)] == [
+        "campaigns/harehills-spring/index.md: (file) (line 1): still holds the example text from "
+        "'cchcc campaign new'; replace it with a few sentences about this campaign"
+    ]
+    (yml.parent / "index.md").write_text("Jobs in care homes and hospitals near you, with free help to apply.\n")
     assert check_all(project_copy) == []
     # And it builds into a landing page with its placements.
     out = project_copy.root / "out"
