@@ -304,8 +304,9 @@ class LocalStack:
             self.editor.server.stop()
         for poller in self.pollers:
             poller.stop()
-        for function in self.functions.values():
-            function.stop()
+        # Each worker ends when its stdin closes; stop them all at once, not one after another.
+        with ThreadPoolExecutor(max_workers=len(self.functions) or 1) as pool:
+            list(pool.map(lambda function: function.stop(), self.functions.values()))
         self.aws.stop()
         for path in (self.state_file, self.catalogue_file):
             if path is not None:
