@@ -17,7 +17,6 @@ invalid. Counts are printed and written to ``build/bench/results.json`` (``fuzz`
 from __future__ import annotations
 
 import collections
-import json
 import os
 import time
 import urllib.error

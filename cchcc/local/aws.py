@@ -2,7 +2,8 @@
 
 The functions reach it with ordinary boto3 calls over HTTP (``AWS_ENDPOINT_URL``), as they
 reach AWS in production. The table and the queues are created from their definitions in
-``infra/template.yaml``; the sender and the recipients' domains are verified in SES, as
+``infra/template.yaml``, and the SecureString parameters its metadata lists (which
+CloudFormation cannot create) with fresh random values; the sender and the recipients' domains are verified in SES, as
 the SES sandbox requires.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from cchcc.local.outbox import Outbox, install_ses_capture
 from cchcc.local.state import CREDENTIALS, REGION
-from cchcc.local.template import Template, create_table
+from cchcc.local.template import SecureParameter, Template, create_table
 
 log = logging.getLogger("cchcc.local")
 
@@ -67,6 +68,17 @@ class EmbeddedAws:
         identities = {sender, sender.split("@", 1)[1], *(address.split("@", 1)[1] for address in recipients)}
         for identity in sorted(identities):
             sesv2.create_email_identity(EmailIdentity=identity)
+
+    def create_secure_parameters(self, parameters: list[SecureParameter]) -> None:
+        """Each SecureString the template lists, in the embedded SSM: a fresh random key for
+        ``Generate: key`` (a stack's links last as long as the stack), a placeholder otherwise."""
+        import secrets
+
+        ssm = self.client("ssm")
+        for parameter in parameters:
+            value = secrets.token_urlsafe(32) if parameter.generate == "key" else f"local-{secrets.token_urlsafe(24)}"
+            ssm.put_parameter(Name=parameter.name, Type="SecureString", Value=value,
+                              Description=parameter.description[:1024], Overwrite=True)
 
     def queue_depth(self, logical_id: str) -> int | None:
         """Messages waiting (visible or in flight) in one queue; None if it cannot be read."""

@@ -7,8 +7,11 @@ local stack also notes each accepted SESv2 request (text, HTML and tags) by
 its message id, and joins the two. Webhook deliveries are recorded by the
 local sink at ``POST /_local/webhooks/<spoke>``.
 
-Entries: ``{"to", "subject", "text", "html", "spoke", "reference"}`` plus
-``channel`` ("email" or "webhook"), ``id`` and ``sent_at``, oldest first.
+Entries: ``{"to", "subject", "text", "html", "spoke", "reference", "kind"}`` plus
+``channel`` ("email" or "webhook"), ``id`` and ``sent_at``, oldest first. ``kind`` is
+what the message is (``notification``, ``referred-on``, ``reminder``, ``escalation``,
+``confirmation``): the SES tag ``kind``, or the webhook JSON's ``type``; None when the
+sender said nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import html
 import json
 import re
 import threading
@@ -94,6 +96,7 @@ class Outbox:
             payload = None
         text = json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None else body.decode("utf-8", "replace")
         reference = None
+        kind = payload.get("type") if isinstance(payload, dict) and isinstance(payload.get("type"), str) else None
         if isinstance(payload, dict):
             reference = payload.get("reference")
             if not reference and isinstance(payload.get("referral"), dict):
@@ -109,6 +112,7 @@ class Outbox:
             "html": None,
             "spoke": spoke,
             "reference": reference,
+            "kind": kind,
             "headers": {k.lower(): v for k, v in headers.items()},
             "sent_at": _now(),
         }
@@ -154,7 +158,7 @@ class Outbox:
         tags = meta.get("tags") or {}
         spoke = tags.get("spoke") or next((self._spoke_by_address[a.lower()] for a in to if a.lower() in self._spoke_by_address), None)
         reference = tags.get("reference")
-        if not reference:
+        if not reference and "kind" not in tags:  # a digest about many referrals has none
             found = _REFERENCE.search(subject or "")
             reference = found.group(0) if found else None
         return {
@@ -166,6 +170,7 @@ class Outbox:
             "html": html_body,
             "spoke": spoke,
             "reference": reference,
+            "kind": tags.get("kind"),
             "sent_at": meta.get("sent_at"),
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 _PAGE_CSS = """
@@ -16,6 +17,15 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f2f1;padding:.5rem
 a{color:#1d4f91}a:focus{outline:3px solid #fd0;background:#fd0;color:#0b0c0c}
 h2{font-size:1.2rem;margin:.5rem 0}
 """
+
+
+# Outcome links in a message's text, as a spoke would click them in its email.
+_OUTCOME_LINK = re.compile(r"https?://[A-Za-z0-9.:-]+/api/outcomes/[A-Za-z0-9._-]+")
+
+
+def _with_links(escaped_text: str) -> str:
+    """Escaped text with its outcome links clickable (the links hold only URL-safe characters)."""
+    return _OUTCOME_LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped_text)
 
 
 def render_page(messages: list[dict[str, Any]], dead_letters: int | None) -> str:
@@ -52,6 +62,7 @@ def render_page(messages: list[dict[str, Any]], dead_letters: int | None) -> str
         rows = [
             ("Sent by", "email (SES)" if message.get("channel") == "email" else "webhook"),
             ("To", ", ".join(message.get("to") or [])),
+            ("Kind", message.get("kind") or "-"),
             ("Spoke", message.get("spoke") or "-"),
             ("Reference", message.get("reference") or "-"),
             ("Sent at", message.get("sent_at") or "-"),
@@ -60,7 +71,7 @@ def render_page(messages: list[dict[str, Any]], dead_letters: int | None) -> str
             parts.append(f"<dt>{e(label)}</dt><dd>{e(str(value))}</dd>")
         parts.append("</dl>")
         if message.get("text"):
-            parts.append(f"<pre>{e(message['text'])}</pre>")
+            parts.append(f"<pre>{_with_links(e(message['text']))}</pre>")
         if message.get("html"):
             parts.append(
                 f'<p><a href="/_local/messages/{number}.html">Open the HTML version of message {number}</a></p>'

@@ -121,4 +121,9 @@ def serve(handler_name: str, function_name: str, timeout: float, memory: int) ->
 
 if __name__ == "__main__":
     handler_name, function_name, timeout, memory = sys.argv[1:5]
-    sys.exit(serve(handler_name, function_name, float(timeout), int(memory)))
+    code = serve(handler_name, function_name, float(timeout), int(memory))
+    # Every answer was flushed when sent: skip the interpreter's teardown (a few hundred ms
+    # per worker), so that stopping a stack of several functions stays quick.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -6,7 +6,8 @@ sends it, as an HTTP API v2 event, to the function whose ``HttpApi`` route match
 (``404 {"message": "Not Found"}`` when none does, as API Gateway answers); the site origin
 serves the built site as the bucket would (with ``index.html`` for folders, the site's
 ``404.html`` for anything missing, and gzip when the browser takes it, as CloudFront
-compresses). The local stack adds ``/_local/`` (the outbox) and a webhook sink.
+compresses). The local stack adds ``/_local/`` (the outbox), a webhook sink and
+``POST /_local/run/<function>?at=`` (run a scheduled function with that clock).
 
 Logs name the route and the reference, never a raw path (it may hold a token), a query
 string or a body.
@@ -80,6 +81,8 @@ class Front:
     dead_letters: Callable[[], int | None]
     site_label: str = ""
     editor: Any = None  # cchcc.local.editor.Editor with `cchcc serve --edit`
+    # (scheduled function's short name, clock or None for now) -> its result; KeyError: no such function
+    run: Callable[[str, Any], Any] | None = None
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
@@ -377,6 +380,9 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         if method == "POST" and path.startswith("/_local/webhooks/"):
             self._webhook(path.removeprefix("/_local/webhooks/"))
             return
+        if method == "POST" and path.startswith("/_local/run/"):
+            self._run(path.removeprefix("/_local/run/"))
+            return
         if path == "/_local/cms/api/v1":
             self._editor()
             return
@@ -435,6 +441,38 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         entry = self.front.outbox.record_webhook(spoke, f"http://{host}/_local/webhooks/{spoke}", body, dict(self.headers.items()))
         log.info("webhook delivered to the local sink: spoke=%s reference=%s", spoke, entry.get("reference") or "-")
         self._send_json(HTTPStatus.OK, {"received": True})
+
+    def _run(self, name: str) -> None:
+        """``POST /_local/run/<function>?at=<ISO 8601>``: run a scheduled function now, with that clock."""
+        from datetime import UTC, datetime
+        from urllib.parse import parse_qs
+
+        try:
+            self._read_body(READ_CAP)
+        except ValueError:
+            self.close_connection = True
+        raw = parse_qs(urlsplit(self.path).query).get("at", [""])[0]
+        at = None
+        if raw:
+            try:
+                at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                self._send_json(HTTPStatus.BAD_REQUEST, {"message": "at must be an ISO 8601 date and time, e.g. 2025-03-12T09:00:00Z"})
+                return
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        if self.front.run is None:
+            self._send_json(HTTPStatus.NOT_FOUND, {"message": "no scheduled functions"})
+            return
+        try:
+            result = self.front.run(name, at)
+        except KeyError:
+            self._send_json(HTTPStatus.NOT_FOUND, {"message": f"no scheduled function called {name!r}"})
+            return
+        except FunctionError as exc:
+            log.error("%s failed: %s", name, exc)
+            self._send_json(HTTPStatus.BAD_GATEWAY, {"message": f"the function failed ({exc.kind})"})
+            return
+        self._send_json(HTTPStatus.OK, result)
 
     def _message_html(self, path: str, head: bool) -> None:
         match = re.fullmatch(r"/_local/messages/(\d{1,6})\.html", path)

@@ -8,6 +8,11 @@ What runs, all of it read from ``infra/template.yaml`` so that local and cloud d
   started with the environment the template gives it;
 * for each function with a ``DynamoDB`` event, a poller that reads the table's stream and
   invokes it as Lambda's event source mapping would (:mod:`cchcc.local.streams`);
+* for each ``ScheduleV2`` event, a thread that invokes its function at the schedule's times
+  (:mod:`cchcc.local.scheduler`), and ``POST /_local/run/<function>?at=`` to run it now
+  with any clock;
+* the template's SecureString parameters (``CCHCC::SecureParameters``) in the embedded SSM,
+  each with a fresh random key;
 * one threaded HTTP server (:mod:`cchcc.local.server`) routing as CloudFront and API
   Gateway do: the built site, the API routes, ``/_local/`` (every message sent) and a
   webhook sink.
@@ -25,6 +30,7 @@ import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,7 @@ from cchcc.local import filters
 from cchcc.local.aws import EmbeddedAws, forget_shard_iterators
 from cchcc.local.lambdas import FunctionError, FunctionInitError, LocalFunction, worker_environment
 from cchcc.local.outbox import Outbox
+from cchcc.local.scheduler import ScheduleError, ScheduleRunner, scheduler_event
 from cchcc.local.server import Front, LocalHTTPServer
 from cchcc.local.state import CREDENTIALS, LOCAL_WEBHOOK_SECRET, REGION, StackState
 from cchcc.local.streams import StreamPoller
@@ -78,6 +85,7 @@ class LocalStack:
         self.aws = EmbeddedAws()
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: list[StreamPoller] = []
+        self.schedules: list[tuple[str, ScheduleRunner]] = []  # (function short name, runner)
         self.httpd: LocalHTTPServer | None = None
         self.http_thread: threading.Thread | None = None
         self.state_file: Path | None = None
@@ -107,6 +115,7 @@ class LocalStack:
             outbox=self.outbox,
             dead_letters=lambda: self.aws.queue_depth(DEAD_LETTER_QUEUE),
             site_label=self.project.relative(self.site_dir),
+            run=self.run_scheduled,
         )
         try:
             self.httpd = LocalHTTPServer((self.host, self.port), front)
@@ -212,6 +221,30 @@ class LocalStack:
             housekeeping=forget_shard_iterators,
         )
 
+    def start_schedules(self) -> None:
+        for spec in self.template.functions().values():
+            function = self.functions[spec.logical_id]
+            for trigger in spec.schedules:
+                try:
+                    runner = ScheduleRunner(trigger, function.name, function.invoke)
+                except ScheduleError as exc:
+                    raise StartupError(f"{spec.logical_id} schedule {trigger.name}: {exc}") from exc
+                self.schedules.append((spec.short_name, runner))
+        for _, runner in self.schedules:
+            runner.start()
+
+    def run_scheduled(self, name: str, at: datetime | None) -> Any:
+        """``POST /_local/run/<name>``: invoke a scheduled function once, as its schedule would at ``at``.
+
+        KeyError when no scheduled function has that name; FunctionError when it fails.
+        """
+        for short_name, runner in self.schedules:
+            if short_name == name:
+                moment = at or datetime.now(UTC)
+                log.info("running %s for %s", runner.function_name, moment.isoformat(timespec="seconds"))
+                return runner.invoke(scheduler_event(runner.trigger, runner.function_name, moment))
+        raise KeyError(name)
+
     def write_state(self) -> None:
         """Tell other commands (``cchcc redrive``) where this stack's AWS emulation is."""
         state = StackState(
@@ -223,6 +256,7 @@ class LocalStack:
             programme_file=str(self.project.programme_file),
             campaigns_file=str(self.catalogue_file) if self.catalogue_file else None,
             stream_arn=self.aws.stream_arn,
+            extra={"secure_parameters": ",".join(p.name for p in self.template.secure_parameters())},
         )
         self.state_file = state.write(self.project, self.port)
 
@@ -230,6 +264,7 @@ class LocalStack:
         self.bind()
         self.aws.start(self.outbox)
         self.aws.create(self.template, str(self.programme.programme.sender_email), list(self.spoke_emails().values()))
+        self.aws.create_secure_parameters(self.template.secure_parameters())
         self.catalogue_file = self.write_catalogue()
         from hub.programme import write_compiled
 
@@ -238,6 +273,7 @@ class LocalStack:
         )
         self.start_functions()
         self.start_pollers()
+        self.start_schedules()
         self.write_state()
         assert self.httpd is not None
         if self.edit:
@@ -273,14 +309,17 @@ class LocalStack:
                 self.httpd.shutdown()
                 self.http_thread.join(5)
             self.httpd.server_close()
+        for _, runner in self.schedules:
+            runner.stop()
         if self.editor is not None:
             if self.editor.rebuilder is not None:
                 self.editor.rebuilder.stop()
             self.editor.server.stop()
         for poller in self.pollers:
             poller.stop()
-        for function in self.functions.values():
-            function.stop()
+        # Each worker ends when its stdin closes; stop them all at once, not one after another.
+        with ThreadPoolExecutor(max_workers=len(self.functions) or 1) as pool:
+            list(pool.map(lambda function: function.stop(), self.functions.values()))
         self.aws.stop()
         for path in (self.state_file, self.catalogue_file, self.compiled_file):
             if path is not None:

@@ -2,9 +2,12 @@
 
 The local stack creates the table and the queues from their definitions here, starts one
 worker per function with the environment the template gives it, routes HTTP requests by
-the template's API routes and CloudFront behaviours, and polls the table's stream for each
-function with a ``DynamoDB`` event, with that event's batch size, retries and filters.
-Adding a function, a route or a stream trigger to the template adds it locally too.
+the template's API routes and CloudFront behaviours, polls the table's stream for each
+function with a ``DynamoDB`` event, with that event's batch size, retries and filters, and
+fires each ``ScheduleV2`` (or ``Schedule``) event on its schedule with its input. The
+SecureString parameters the template's ``CCHCC::SecureParameters`` metadata lists (which
+CloudFormation cannot create) are made in the embedded SSM. Adding a function, a route, a
+stream trigger, a schedule or a secure parameter to the template adds it locally too.
 """
 
 from __future__ import annotations
@@ -89,6 +92,28 @@ class StreamTrigger:
 
 
 @dataclass(frozen=True)
+class ScheduleTrigger:
+    """A ``Type: ScheduleV2`` (EventBridge Scheduler) or ``Schedule`` event."""
+
+    name: str  # the event's key in the template ("Weekdays")
+    expression: str  # "cron(0 9 ? * MON-FRI *)" or "rate(5 minutes)"
+    timezone: str = "UTC"
+    input: str | None = None  # JSON text; Scheduler context attributes like <aws.scheduler.scheduled-time>
+    enabled: bool = True
+    retry_attempts: int = 2  # Lambda's retries of a failed asynchronous invocation (EventInvokeConfig)
+
+
+@dataclass(frozen=True)
+class SecureParameter:
+    """An SSM SecureString the functions read (``CCHCC::SecureParameters`` in the template's metadata)."""
+
+    name: str  # the parameter's name, e.g. /cchcc-hub/outcome-link-key (the template parameter's default)
+    template_parameter: str
+    description: str = ""
+    generate: str | None = None  # "key": a fresh random key when it is missing
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """One ``AWS::Serverless::Function`` as the local stack runs it."""
 
@@ -98,6 +123,12 @@ class FunctionSpec:
     environment: dict[str, str]  # literal values (Refs to parameters resolved to their defaults)
     routes: tuple[Route, ...] = ()
     streams: tuple[StreamTrigger, ...] = ()
+    schedules: tuple[ScheduleTrigger, ...] = ()
+
+    @property
+    def short_name(self) -> str:
+        """``RemindersFunction`` -> ``reminders`` (``/_local/run/<short name>``)."""
+        return self.logical_id.removesuffix("Function").lower()
 
 
 @dataclass(frozen=True)
@@ -163,13 +194,16 @@ class Template:
         for source in (globals_, props):
             variables.update(((source.get("Environment") or {}).get("Variables")) or {})
         environment = {name: text for name, value in variables.items() if (text := self._literal(value)) is not None}
-        routes, streams = [], []
-        for event in (props.get("Events") or {}).values():
+        routes, streams, schedules = [], [], []
+        retries = int(((props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)))
+        for name, event in (props.get("Events") or {}).items():
             kind, p = event.get("Type"), event.get("Properties") or {}
             if kind == "HttpApi":
                 routes.append(Route(str(p.get("Method", "ANY")).upper(), str(p.get("Path", "/")), logical_id))
             elif kind == "DynamoDB":
                 streams.append(self._stream(p))
+            elif kind in ("ScheduleV2", "Schedule"):
+                schedules.append(self._schedule(name, kind, p, retries))
         return FunctionSpec(
             logical_id=logical_id,
             handler=str(props.get("Handler") or globals_.get("Handler")),
@@ -177,7 +211,35 @@ class Template:
             environment=environment,
             routes=tuple(routes),
             streams=tuple(streams),
+            schedules=tuple(schedules),
         )
+
+    def _schedule(self, name: str, kind: str, p: dict[str, Any], retries: int) -> ScheduleTrigger:
+        expression = self._literal(p.get("ScheduleExpression") or p.get("Schedule"))
+        if not expression:
+            raise ValueError(f"the {kind} event {name} has no literal schedule expression")
+        state = self._literal(p.get("State"))
+        enabled = self._literal(p.get("Enabled"))
+        return ScheduleTrigger(
+            name=name,
+            expression=expression,
+            timezone=self._literal(p.get("ScheduleExpressionTimezone")) or "UTC",
+            input=self._literal(p.get("Input")),
+            enabled=(state or "ENABLED") == "ENABLED" and (enabled or "true") == "true",
+            retry_attempts=retries,
+        )
+
+    def secure_parameters(self) -> list[SecureParameter]:
+        """The SecureStrings of ``CCHCC::SecureParameters``, named by their template parameters' defaults."""
+        listed = ((self.data.get("Metadata") or {}).get("CCHCC::SecureParameters")) or []
+        found = []
+        for entry in listed:
+            parameter = entry["Parameter"]
+            name = self._literal({"Ref": parameter})
+            if not name:
+                raise ValueError(f"CCHCC::SecureParameters: template parameter {parameter} has no default name")
+            found.append(SecureParameter(name, parameter, str(entry.get("Description", "")), entry.get("Generate")))
+        return found
 
     @staticmethod
     def _stream(p: dict[str, Any]) -> StreamTrigger:

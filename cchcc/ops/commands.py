@@ -1,4 +1,4 @@
-"""The operations room's commands: ``cchcc redrive`` and ``cchcc deploy``."""
+"""The operations room's commands: ``cchcc redrive``, ``cchcc deploy`` and ``cchcc keys``."""
 
 from __future__ import annotations
 
@@ -85,6 +85,68 @@ def cmd_deploy(args: argparse.Namespace, project: Project) -> int:
         return 2
 
 
+KEYS_DESCRIPTION = """\
+Make and rotate the SSM SecureString parameters the functions read (the outcome link
+signing key), as infra/template.yaml lists them (CCHCC::SecureParameters).
+CloudFormation cannot create SecureStrings, so `cchcc deploy` runs `keys ensure`.
+
+  ensure   create each missing parameter (a fresh random key); leave existing ones alone
+  rotate   put a new key first and keep the current one as the previous one: links sent
+           before keep working, new links use the new key. A second rotation drops the
+           oldest key and every link it signed (rotate at most once every
+           outcome_link_days unless a key leaked).
+
+Target: the local stack on --port, or AWS with --aws (--region, default samconfig.toml's).
+Never prints a key.
+"""
+
+
+def cmd_keys(args: argparse.Namespace, project: Project) -> int:
+    import boto3
+
+    from cchcc.local.state import StackState
+    from cchcc.ops import keys
+
+    if args.aws:
+        region = args.region
+        if region is None and project.samconfig_file.exists():
+            from cchcc.ops.deploy import DeployError, read_samconfig
+
+            try:
+                region = read_samconfig(project.samconfig_file).region
+            except DeployError as exc:
+                print(f"cchcc keys: {exc}", file=sys.stderr)
+                return 2
+        ssm = boto3.client("ssm", region_name=region)
+        where = f"AWS ({region or 'default region'})"
+    else:
+        state = StackState.read(project, args.port)
+        if state is None:
+            print(f"cchcc keys: no local stack is running on port {args.port} (start it with `make serve`), "
+                  "or use --aws", file=sys.stderr)
+            return 2
+        env = state.aws_environment()
+        ssm = boto3.client("ssm", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        where = f"local stack on port {args.port}"
+    named = keys.parameters(project, aws=args.aws)
+    print(f"cchcc keys {args.action}: {where}")
+    try:
+        if args.action == "ensure":
+            keys.ensure(ssm, named)
+        else:
+            chosen = [n for n in named if args.name in (None, n.name, n.parameter.template_parameter)]
+            if not chosen:
+                print(f"cchcc keys: no secure parameter called {args.name}", file=sys.stderr)
+                return 2
+            for item in chosen:
+                keys.rotate(ssm, item)
+    except keys.KeysError as exc:
+        print(f"cchcc keys: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     redrive = sub.add_parser(
         "redrive",
@@ -107,6 +169,20 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Needs the SAM CLI, the AWS CLI and AWS credentials."
         ),
     )
+    keys = sub.add_parser(
+        "keys",
+        help="create or rotate the outcome link signing key (SSM SecureString)",
+        description=KEYS_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keys.add_argument("action", choices=["ensure", "rotate"], help="ensure: create what is missing; rotate: new key, keep the previous")
+    keys.add_argument("name", nargs="?", default=None, help="rotate only this parameter (its name or template parameter)")
+    keys.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
+                      help="port of the local stack to work on (default: $PORT or 8000)")
+    keys.add_argument("--aws", action="store_true", help="work on AWS with the usual credentials")
+    keys.add_argument("--region", default=None, help="AWS region (default: samconfig.toml's)")
+    keys.set_defaults(func=cmd_keys)
+
     deploy.add_argument("--config-file", type=Path, default=None, help="SAM config (default: samconfig.toml)")
     deploy.add_argument("--dry-run", action="store_true", help="check the configuration and print every command without running any")
     deploy.add_argument(

@@ -12,9 +12,11 @@ What it runs, in order (``--dry-run`` prints the plan and runs nothing):
 5. ``sam build`` (``functions/Makefile`` puts programme.yml, the programme.json it compiles to, and the campaigns.json that
    step 3 wrote into each artifact, so notifications name campaigns and placements, and
    the built thanks page into the intake artifact, which serves ``/thanks/`` with the reference);
-6. ``sam deploy`` with samconfig's parameters plus the CSP parameters;
-7. ``aws s3 sync build/site s3://<SiteBucketName> --delete``;
-8. ``aws cloudfront create-invalidation --paths '/*'``.
+6. ``cchcc keys ensure --aws``: the SSM SecureStrings the functions read (the outcome link
+   key), which CloudFormation cannot create, made once when missing (:mod:`cchcc.ops.keys`);
+7. ``sam deploy`` with samconfig's parameters plus the CSP parameters;
+8. ``aws s3 sync build/site s3://<SiteBucketName> --delete``;
+9. ``aws cloudfront create-invalidation --paths '/*'``.
 
 Everything that can be checked without AWS is in ``make deploy-check``.
 """
@@ -333,11 +335,11 @@ def deploy(
         account = check_credentials(runner, config.region)
         say(f"AWS account {account}")
 
-    say("1/6 build the site with its public URL")
+    say("1/7 build the site with its public URL")
     runner.run([sys.executable, "-m", "cchcc.cli", "--project", str(project.root), "build",
                 "--programme", str(programme_file), "--site-url", site_url])
 
-    say("2/6 Content-Security-Policy for the built site's inline scripts")
+    say("2/7 Content-Security-Policy for the built site's inline scripts")
     if dry_run and not (site_dir / "index.html").exists():
         policy = SitePolicy([], False, ["(dry run: no build/site to read hashes from)"])
     else:
@@ -346,7 +348,7 @@ def deploy(
         say(f"warning: {warning}")
     say(f"  {len(policy.script_hashes)} inline script hash(es); inline styles: {policy.parameters()['CspInlineStyles']}")
 
-    say("3/6 build the functions (functions/Makefile)")
+    say("3/7 build the functions (functions/Makefile)")
     campaigns_file = project.catalogue_file
     if not dry_run and not campaigns_file.exists():
         say(f"warning: {campaigns_file} not found; notifications will name campaigns and placements by id only")
@@ -363,7 +365,11 @@ def deploy(
              "CCHCC_THANKS_PAGE": str(thanks_page)},
     )
 
-    say("4/6 deploy the stack (review the change set, then confirm)")
+    say("4/7 the secure parameters the functions read (created once when missing; never printed)")
+    runner.run([sys.executable, "-m", "cchcc.cli", "--project", str(project.root), "keys", "ensure", "--aws",
+                "--region", config.region])
+
+    say("5/7 deploy the stack (review the change set, then confirm)")
     parameters = {**config.parameters, **policy.parameters()}
     runner.run(
         ["sam", "deploy", "--config-file", str(config.path), "--template-file", str(built / "template.yaml"),
@@ -373,11 +379,11 @@ def deploy(
     )
 
     outputs = stack_outputs(runner, config)
-    say("5/6 upload the site")
+    say("6/7 upload the site")
     runner.run(["aws", "s3", "sync", str(site_dir), f"s3://{outputs['SiteBucketName']}", "--delete",
                 "--region", config.region])
 
-    say("6/6 invalidate CloudFront's cache")
+    say("7/7 invalidate CloudFront's cache")
     runner.run(["aws", "cloudfront", "create-invalidation", "--distribution-id", outputs["DistributionId"],
                 "--paths", "/*"])
     say(f"Done: {outputs.get('SiteUrl', site_url)}")

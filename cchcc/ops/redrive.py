@@ -74,9 +74,14 @@ class Redriver:
         self.dry_run = dry_run
         programme = load_programme(target.programme_file)
         self.store = DynamoReferralStore(target.table_name)
+        links = None
+        if target.site_origin and target.link_key_parameter:  # the messages carry outcome links, as the router's do
+            from hub.links import OutcomeLinks, ParameterKeys
+
+            links = OutcomeLinks(ParameterKeys(target.link_key_parameter), target.site_origin, programme.outcome_link_days)
         self.routing = Routing(
             self.store, build_notifiers(programme, webhook_secrets(programme)), programme,
-            load_catalogue(target.catalogue_file),
+            load_catalogue(target.catalogue_file), links=links,
         )
         self.summary = Summary()
         self._done: set[str] = set()

@@ -124,6 +124,7 @@ def import_handler(artifact: Path, handler: str, shim: Path) -> None:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "POWERTOOLS_METRICS_NAMESPACE": "CCHCC",
+        "OUTCOME_LINK_KEY_PARAMETER": "/cchcc-hub/outcome-link-key",  # read on first use, not at import
     })
     # -S: none of this machine's site-packages, so only what the artifact holds can be imported.
     done = subprocess.run([sys.executable, "-S", "-c", IMPORT_CHECK, handler], cwd=shim, env=env,

@@ -28,6 +28,8 @@ class Target:
     dead_letter_queue: str | None = None
     catalogue_file: Path | None = None
     endpoint_url: str | None = None
+    site_origin: str | None = None  # where outcome links point (None: messages without one)
+    link_key_parameter: str | None = None  # the SSM SecureString that signs them
 
     def describe(self, port: int) -> str:
         return f"local stack on port {port}" if self.local else f"table {self.table_name}"
@@ -58,6 +60,8 @@ def resolve(
                 dead_letter_queue=state.queues.get("RouterDeadLetterQueue"),
                 catalogue_file=Path(state.campaigns_file) if state.campaigns_file else None,
                 endpoint_url=state.endpoint_url,
+                site_origin=state.url,
+                link_key_parameter=_link_key_parameter(project, aws=False),
             )
     table = table or os.environ.get("TABLE_NAME")
     if not table:
@@ -72,7 +76,30 @@ def resolve(
         dead_letter_queue=dead_letter_queue or os.environ.get("ROUTER_DLQ_URL"),
         catalogue_file=project.catalogue_file,
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
+        site_origin=os.environ.get("SITE_ORIGIN") or _deployed_origin(project),
+        link_key_parameter=os.environ.get("OUTCOME_LINK_KEY_PARAMETER") or _link_key_parameter(project, aws=True),
     )
+
+
+def _link_key_parameter(project: Project, *, aws: bool) -> str | None:
+    from cchcc.ops.keys import parameters
+
+    try:
+        named = parameters(project, aws=aws)
+    except Exception:  # noqa: BLE001 (no template or samconfig here: messages go without links)
+        return None
+    return next((n.name for n in named if n.parameter.template_parameter == "OutcomeLinkKeyName"), None)
+
+
+def _deployed_origin(project: Project) -> str | None:
+    """``https://<DomainName>`` from samconfig.toml, when it names a real one."""
+    from cchcc.ops.deploy import DeployError, read_samconfig
+
+    try:
+        domain = read_samconfig(project.samconfig_file).parameters.get("DomainName")
+    except DeployError:
+        return None
+    return f"https://{domain}" if domain else None
 
 
 def _local_webhook_secrets(programme_file: Path) -> None:

@@ -171,6 +171,11 @@ class Programme(_Strict, ProgrammeMethods):
     suppression_threshold: int = Field(default=7, ge=0, le=100)
     spokes: list[Spoke] = Field(min_length=1)
     triage: Triage
+    # After the referral (DESIGN.md §4): how long a spoke's outcome link works, and when a
+    # referral with no update is put in the spoke's reminder digest, then the hub's.
+    outcome_link_days: int = Field(default=120, ge=7, le=730)
+    reminder_after_working_days: int = Field(default=5, ge=1, le=60)
+    escalate_after_working_days: int = Field(default=10, ge=2, le=120)
 
     # Field validators (not a model validator) so that each problem names its field.
     @field_validator("spokes")
@@ -198,6 +203,16 @@ class Programme(_Strict, ProgrammeMethods):
         if any(spoke.id == triage.id for spoke in info.data.get("spokes", [])):
             raise ValueError(f"triage id '{triage.id}' is also a spoke id")
         return triage
+
+    @field_validator("escalate_after_working_days")
+    @classmethod
+    def _escalate_after_reminding(cls, days: int, info: ValidationInfo) -> int:
+        reminder = info.data.get("reminder_after_working_days")
+        if reminder is not None and days <= reminder:
+            raise ValueError(
+                f"must be more than reminder_after_working_days ({reminder}): the spoke is reminded before the hub is told"
+            )
+        return days
 
 
 def load_programme(path: str | os.PathLike[str]) -> Programme:

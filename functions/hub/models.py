@@ -81,12 +81,25 @@ class Assignment(_Model):
 
 
 class AssignmentRecord(Assignment):
-    """A stored assignment, with how far its notification has got."""
+    """A stored assignment, with how far its notification has got and what the spoke has done.
+
+    ``assigned_at`` is when the spoke was asked (the referral's time, or the time someone
+    referred the person on to it); ``awaiting`` is true from then until the spoke records a
+    status or refers the person on. ``last_status`` is the status recorded latest (derived
+    from the outcome items: :class:`Outcome` keeps every one).
+    """
 
     reference: str
     created_at: str
     notified_at: str | None = None
     channels: dict[str, str] = Field(default_factory=dict)  # channel -> "sending", "sent" or "failed"
+    assigned_at: str | None = None
+    awaiting: bool = False
+    last_status: str | None = None
+    last_status_at: str | None = None
+    referred_by: str | None = None  # the spoke (or ``hub``) that referred the person on to this one
+    handover: str | None = None  # id of that handover
+    handover_reason: str | None = None  # "Referred on by CCHCC team", "Assigned by the hub"
 
 
 class Event(_Model):
@@ -96,3 +109,50 @@ class Event(_Model):
     type: str
     at: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Outcome(_Model):
+    """What a spoke recorded about a referral (append-only: never changed or removed)."""
+
+    reference: str
+    spoke: str
+    id: str  # the form's submission id: the same post twice is one outcome
+    at: str  # when it was recorded (ISO 8601 UTC)
+    status: str
+    support: str | None = None
+    note: str | None = None
+
+
+class Handover(_Model):
+    """A referral passed on: by a spoke to another spoke or back to the hub (``referred-on``),
+    or by the hub to a spoke (``assigned``). Append-only; the router notifies ``to_spoke`` once."""
+
+    reference: str
+    id: str
+    at: str
+    from_spoke: str
+    to_spoke: str
+    kind: Literal["referred-on", "assigned"]
+    note: str | None = None
+    channels: dict[str, str] = Field(default_factory=dict)
+
+
+class Awaiting(_Model):
+    """An assignment with no update yet (an entry of the ``awaiting`` index)."""
+
+    reference: str
+    spoke: str
+    assigned_at: str
+
+
+class Case(_Model):
+    """Everything held under one referral, read in one query."""
+
+    referral: Referral
+    assignments: list[AssignmentRecord] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list)  # oldest first
+    handovers: list[Handover] = Field(default_factory=list)  # oldest first
+    events: list[Event] = Field(default_factory=list)  # oldest first
+
+    def assignment(self, spoke: str) -> AssignmentRecord | None:
+        return next((a for a in self.assignments if a.spoke == spoke), None)

@@ -7,9 +7,16 @@ the campaign and placement by name from :mod:`hub.catalogue`).
 :class:`WebhookNotifier` as a signed JSON POST. Both raise
 :class:`NotificationFailedError` when a send fails, so the router can retry.
 
-Email tags ``spoke`` and ``reference`` go with each SES message. (moto's SESv2
-drops tags: the local stack also finds the reference in the subject and the
-spoke from the recipient.)
+Every notification to a spoke carries its outcome link (:mod:`hub.links`), in the
+email and as the webhook's ``outcome_url``. :func:`build_notification` also writes the
+message to a spoke someone referred the person on to (``kind`` ``referred-on``), and
+:func:`build_confirmation` the resident's confirmation. The reminder and hub digests are
+:mod:`hub.reminders`'.
+
+Email tags ``kind`` (``notification``, ``referred-on``, ``confirmation``, ``reminder``,
+``escalation``), ``spoke`` (a spoke's messages) and ``reference`` (when about one referral)
+go with each SES message; the webhook JSON says the kind in ``type``. (moto's SESv2 drops
+tags: the local stack notes them on the way in.)
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any
 from hub import form
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme, Webhook
-from hub.models import AssignmentRecord, Referral
+from hub.models import AssignmentRecord, Handover, Referral
 
 
 class NotificationError(Exception):
@@ -35,19 +42,35 @@ class NotificationError(Exception):
 
 
 class NotificationFailedError(NotificationError):
-    """The channel refused or could not be reached; the send can be retried."""
+    """The channel refused or could not be reached. ``permanent``: it refused this message for
+    good (SES rejects the address); anything else may work when retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        self.permanent = permanent
+        super().__init__(message)
+
+
+# SESv2 errors that say "not this message, ever" (an address it will not send to), not "not now".
+PERMANENT_SES_ERRORS = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
 
 
 @dataclass(frozen=True)
 class Notification:
-    reference: str
-    spoke: str  # spoke id, or the triage id (``hub``)
+    reference: str | None  # None for a digest about many
+    spoke: str | None  # spoke id, or the triage id (``hub``); None for a resident
     to: tuple[str, ...]
     subject: str
     text: str
     html: str
     payload: dict[str, Any]  # the webhook body: same facts, machine-readable
     webhook: Webhook | None = None
+    kind: str = "notification"
+
+    @property
+    def tags(self) -> list[dict[str, str]]:
+        """SES message tags: kind, and spoke and reference when there are."""
+        tags = {"kind": self.kind, "spoke": self.spoke, "reference": self.reference}
+        return [{"Name": k, "Value": v} for k, v in tags.items() if v]
 
 
 def _display(field: form.Field, value: Any) -> str:
@@ -63,13 +86,18 @@ def build_notification(
     assignments: Sequence[AssignmentRecord],
     programme: Programme,
     catalogue: Catalogue = EMPTY,
+    *,
+    outcome_url: str | None = None,
+    handover: Handover | None = None,
 ) -> Notification:
     """The message for one ``notify`` assignment of a stored referral.
 
     Only the fields the spoke ``receives`` (the hub's triage receives every field a spoke
     may), labelled from :data:`hub.form.FIELDS`. The campaign and placement are named from
     ``catalogue`` with their ids in brackets ("Local library (lg-library), Notice board");
-    ids it does not know are shown as they are.
+    ids it does not know are shown as they are. ``outcome_url`` is the spoke's link to
+    record what happened. With ``handover`` it is the message to the spoke someone referred
+    the person on to (or the hub assigned them to), with who did it and their note.
     """
     from hub import render
 
@@ -95,6 +123,17 @@ def build_notification(
         if f.name in receives and answers.get(f.name) not in (None, "", [])
     ]
     reference = referral.reference
+    handed = None
+    if handover is not None:
+        by = programme.spoke_name(handover.from_spoke)
+        if handover.kind == "assigned":
+            intro, reason = f"{programme.programme.short_name}'s hub has assigned a referral to you.", "The hub assigned them to you"
+        elif handover.to_spoke == programme.triage.id:
+            intro, reason = f"{by} has referred a person back to the hub.", f"{by} referred them back to the hub"
+        else:
+            intro, reason = f"{by} has referred a person on to you.", f"{by} referred them on to you"
+        handed = {"intro": intro, "reason": reason, "note": handover.note, "by": handover.from_spoke}
+    is_hub = spoke_id == programme.triage.id
     context = {
         "programme": programme.programme,
         "reference": reference,
@@ -108,8 +147,15 @@ def build_notification(
         "also_eligible": also_eligible,
         "fields": fields,
         "corrects": referral.corrects,
+        "handover": handed,
+        "outcome_url": outcome_url,
+        "link_days": programme.outcome_link_days,
+        "link_label": "Assign them to a partner, or record what happened" if is_hub
+        else "Record what happened, or refer them on",
     }
+    kind = "referred-on" if handover is not None else "notification"
     payload = {
+        "type": kind,
         "reference": reference,
         "spoke": spoke_id,
         "role": assignment.role,
@@ -121,9 +167,16 @@ def build_notification(
         "also_eligible": [a["id"] for a in also_eligible],
         "fields": {f["name"]: answers[f["name"]] for f in fields},
         "corrects": referral.corrects,
+        "outcome_url": outcome_url,
     }
     short_name = programme.programme.short_name
-    if referral.corrects:
+    if handover is not None:
+        payload["referred_by"] = handover.from_spoke
+        payload["note"] = handover.note
+        subject = f"Referral {reference} referred to you by {programme.spoke_name(handover.from_spoke)}"
+        if handover.kind == "assigned":
+            subject = f"Referral {reference} assigned to you by the {short_name} hub"
+    elif referral.corrects:
         subject = f"Corrected referral {reference} (replaces {referral.corrects}) from {short_name}"
     else:
         subject = f"New referral {reference} from {short_name}"
@@ -136,6 +189,38 @@ def build_notification(
         html=render.render("email/notification.html", **context),
         payload=payload,
         webhook=webhook,
+        kind=kind,
+    )
+
+
+def build_confirmation(referral: Referral, assignments: Sequence[AssignmentRecord], programme: Programme) -> Notification:
+    """The resident's one confirmation: their reference, what happens next, the programme's phone.
+
+    Names the partner(s) asked to contact them (or the hub); nothing else they told us.
+    """
+    from hub import render
+
+    if not referral.email:
+        raise NotificationError("the referral has no email address to confirm to")
+    info = programme.programme
+    asked = [a for a in assignments if a.role == "notify"]
+    by_hub = not asked or all(a.spoke == programme.triage.id for a in asked)
+    context = {
+        "programme": info,
+        "reference": referral.reference,
+        "partners": [] if by_hub else [programme.spoke_name(a.spoke) for a in asked if a.spoke != programme.triage.id],
+        "contact_days": info.contact_within_working_days,
+        "contact_phone": info.contact_phone,
+    }
+    return Notification(
+        reference=referral.reference,
+        spoke=None,
+        to=(referral.email,),
+        subject=f"Your {info.short_name} reference is {referral.reference}",
+        text=render.render("email/confirmation.txt", **context),
+        html=render.render("email/confirmation.html", **context),
+        payload={},
+        kind="confirmation",
     )
 
 
@@ -176,14 +261,11 @@ class SesNotifier:
                         },
                     }
                 },
-                EmailTags=[
-                    {"Name": "spoke", "Value": notification.spoke},
-                    {"Name": "reference", "Value": notification.reference},
-                ],
+                EmailTags=notification.tags,
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")
-            raise NotificationFailedError(f"SES refused the message ({code})") from exc
+            raise NotificationFailedError(f"SES refused the message ({code})", permanent=code in PERMANENT_SES_ERRORS) from exc
         except BotoCoreError as exc:
             raise NotificationFailedError(f"SES unreachable ({type(exc).__name__})") from exc
         return response.get("MessageId", "")

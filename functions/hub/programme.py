@@ -63,6 +63,10 @@ class ProgrammeMethods:
     def spoke(self, spoke_id: str) -> Any | None:
         return next((s for s in self.spokes if s.id == spoke_id), None)
 
+    def knows(self, spoke_id: str) -> bool:
+        """Whether ``spoke_id`` is a spoke or the hub's triage."""
+        return spoke_id == self.triage.id or self.spoke(spoke_id) is not None
+
     def spoke_name(self, spoke_id: str) -> str:
         """A spoke's (or the triage's) name, or the id when it is neither."""
         if spoke_id == self.triage.id:

@@ -1,20 +1,32 @@
-"""Routing a stored referral: assignments, then exactly one notification per spoke and channel.
+"""Routing: a stored referral to its spokes, a handover to the next spoke, an outcome to its assignment.
 
-The router Lambda hands each new referral's reference to :meth:`Routing.route`; ``cchcc
-redrive`` does the same for referrals whose ``status`` is not ``routed``.
+The router Lambda hands each stream record to :meth:`Routing.handle`, which uses the
+store's predicates to tell what was inserted (``cchcc redrive`` calls :meth:`Routing.route`
+for referrals whose ``status`` is not ``routed``):
 
-Steps, each safe to repeat:
+- **a new referral** (:meth:`Routing.route`), steps each safe to repeat:
 
-1. read the referral (consistent read); stop if it is gone or already ``routed``;
-2. compute assignments with :func:`hub.rules.assignments_for` (for a correction, plus the
-   spokes notified of the referral it corrects: :func:`hub.rules.with_correction`) and write
-   each with a conditional put (an assignment written by an earlier attempt is kept);
-3. for each ``notify`` assignment and each channel (email, and the webhook if the spoke
-   has one): *claim* the send with a conditional state transition on the assignment item
-   (``<channel>_state``: absent/failed -> sending), send, then record ``sent`` (or
-   ``failed`` and raise, so the stream record is reported as a batch item failure and
-   retried);
-4. when every send is done, set the referral's status to ``routed``.
+  1. read the referral (consistent read); stop if it is gone or already ``routed``;
+  2. compute assignments with :func:`hub.rules.assignments_for` (for a correction, plus the
+     spokes notified of the referral it corrects: :func:`hub.rules.with_correction`) and
+     write each with a conditional put (an assignment written by an earlier attempt is kept);
+  3. for each ``notify`` assignment and each channel (email, and the webhook if the spoke
+     has one): *claim* the send with a conditional state transition on the assignment item
+     (``<channel>_state``: absent/failed -> sending), send (with the spoke's outcome link),
+     then record ``sent`` (or ``failed`` and raise, so the stream record is reported as a
+     batch item failure and retried);
+  4. the resident's confirmation, the same way on the referral item, when they gave an
+     email (an address SES rejects for good is recorded and not retried: it never holds
+     routing up);
+  5. when every send is done, set the referral's status to ``routed``.
+
+- **a new handover** (:meth:`Routing.hand_over`: a spoke referred the person on, or the
+  hub assigned them): make the receiving spoke a ``notify`` assignment awaiting it, note
+  that the sending spoke responded (when the hub assigns, every other spoke it was
+  waiting for too), and notify the receiving spoke once (the claim is on the handover
+  item, so each handover is one message, whatever the retries).
+- **a new outcome** (:meth:`Routing.note_outcome`): the assignment's ``last_status`` and
+  ``awaiting`` follow it (an older one delivered late changes nothing).
 
 Exactly once, and the residual window: a channel marked ``sent`` is never sent again,
 and while an attempt holds a ``sending`` claim no other attempt sends. If an attempt
@@ -28,14 +40,35 @@ message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme
+from hub.links import OutcomeLinks
 from hub.models import AssignmentRecord, Referral
-from hub.notifications import NotificationError, Notifiers, build_notification
+from hub.notifications import (
+    Notification,
+    NotificationError,
+    NotificationFailedError,
+    Notifiers,
+    build_confirmation,
+    build_notification,
+)
 from hub.rules import RoutingFacts, assignments_for, with_correction
-from hub.storage import DynamoReferralStore
+from hub.storage import (
+    DynamoReferralStore,
+    Send,
+    assignment_send,
+    confirmation_send,
+    handover_send,
+    new_handover,
+    new_outcome,
+    new_referral_reference,
+    utcnow,
+)
 
 LEASE_SECONDS = 300
 
@@ -49,7 +82,7 @@ class RoutingIncompleteError(Exception):
 @dataclass
 class RoutingResult:
     reference: str
-    status: str  # "routed", "already-routed" or "missing"
+    status: str  # "routed", "already-routed", "handed-over", "outcome-noted", "missing" or "ignored"
     assignments: list[AssignmentRecord] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # "<spoke>/<channel>" sent by this call
 
@@ -62,6 +95,24 @@ class Routing:
     notifiers: Notifiers
     programme: Programme
     catalogue: Catalogue = EMPTY  # campaign titles and placement names for the messages
+    links: OutcomeLinks | None = None  # each spoke's outcome link; None: messages without one
+    clock: Callable[[], datetime] = utcnow
+
+    def handle(self, event_name: str, keys: Mapping[str, Any]) -> RoutingResult | None:
+        """Do what one stream record asks; None for a record that is none of the router's."""
+        reference = new_referral_reference(event_name, keys)
+        if reference is not None:
+            return self.route(reference)
+        found = new_handover(event_name, keys)
+        if found is not None:
+            return self.hand_over(*found)
+        found = new_outcome(event_name, keys)
+        if found is not None:
+            return self.note_outcome(*found)
+        return None
+
+    def _link(self, reference: str, spoke: str) -> str | None:
+        return self.links.url(reference, spoke, self.clock()) if self.links is not None else None
 
     def route(self, reference: str) -> RoutingResult:
         """Route one stored referral and notify its spokes. Raises RoutingIncompleteError to be retried."""
@@ -85,8 +136,11 @@ class Routing:
         result = RoutingResult(reference, "routed", assignments=assignments)
         problems: list[str] = []
         for assignment in assignments:
-            if assignment.role == "notify":
+            # A spoke that was referred the person on is told by the handover's own message.
+            if assignment.role == "notify" and not assignment.referred_by:
                 problems += self._notify(referral, assignment, assignments, result)
+        if referral.email:
+            problems += self._confirm(referral, assignments, result)
         if problems:
             raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
         if self.store.mark_routed(reference):
@@ -99,52 +153,139 @@ class Routing:
             logger.info("referral routed", extra={"reference": reference})
         return result
 
+    def hand_over(self, reference: str, from_spoke: str, handover_id: str) -> RoutingResult:
+        """Give a handed-over referral to its new spoke and notify it once. RoutingIncompleteError to retry."""
+        handover = self.store.get_handover(reference, from_spoke, handover_id)
+        referral = self.store.get_referral(reference) if handover is not None else None
+        if handover is None or referral is None:
+            logger.warning("handover or referral not found", extra={"reference": reference})
+            return RoutingResult(reference, "missing")
+        to, by = handover.to_spoke, self.programme.spoke_name(handover.from_spoke)
+        if handover.kind == "assigned":
+            reason = "Assigned by the hub"
+        elif to == self.programme.triage.id:
+            reason = f"Referred back to the hub by {by}"
+        else:
+            reason = f"Referred on by {by}"
+        spoke = self.programme.spoke(to)
+        self.store.assign_by_handover(referral, handover, priority=spoke.priority if spoke else 0, reason=reason)
+        self.store.note_response(reference, handover.from_spoke, handover.at)
+        assignments = self.store.get_assignments(reference)
+        if handover.kind == "assigned":
+            # The hub gave the referral to `to`: whoever was asked before and has not answered
+            # is no longer waited for (nor reminded), and their history stays as it was.
+            for other in assignments:
+                if other.awaiting and other.spoke != to:
+                    self.store.note_response(reference, other.spoke, handover.at)
+        assignment = next(a for a in assignments if a.spoke == to)
+        result = RoutingResult(reference, "handed-over", assignments=assignments)
+        try:
+            notification = build_notification(
+                referral, assignment, assignments, self.programme, self.catalogue,
+                outcome_url=self._link(reference, to), handover=handover,
+            )
+        except NotificationError as exc:
+            logger.error("handover notification not built", extra={"reference": reference, "spoke": to})
+            raise RoutingIncompleteError(f"referral {reference}: {to}: {exc}") from exc
+        problems = self._deliver(notification, handover_send(handover), referral, result, qualifier=f"handover-{handover.id}")
+        if problems:
+            raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        self.store.mark_assignment_notified(reference, to)
+        logger.info("referral handed over", extra={"reference": reference, "from": handover.from_spoke, "to": to})
+        return result
+
+    def note_outcome(self, reference: str, spoke: str, outcome_id: str) -> RoutingResult:
+        """Keep the assignment's latest status and stop it awaiting the spoke."""
+        outcome = self.store.get_outcome(reference, spoke, outcome_id)
+        if outcome is None:
+            return RoutingResult(reference, "missing")
+        self.store.note_response(reference, spoke, outcome.at, outcome.status)
+        return RoutingResult(reference, "outcome-noted")
+
     def _notify(
         self, referral: Referral, assignment: AssignmentRecord, assignments: list[AssignmentRecord], result: RoutingResult
     ) -> list[str]:
         """Send one spoke's notification on each of its channels, once. Returns the problems."""
         reference, spoke = referral.reference, assignment.spoke
         try:
-            notification = build_notification(referral, assignment, assignments, self.programme, self.catalogue)
-            channels = self.notifiers.channels(notification)
+            notification = build_notification(
+                referral, assignment, assignments, self.programme, self.catalogue,
+                outcome_url=self._link(reference, spoke),
+            )
         except NotificationError as exc:
             logger.error("notification not built", extra={"reference": reference, "spoke": spoke})
             return [f"{spoke}: {exc}"]
+        problems = self._deliver(notification, assignment_send(reference, spoke), referral, result)
+        if not problems:
+            self.store.mark_assignment_notified(reference, spoke)
+        return problems
+
+    def _confirm(self, referral: Referral, assignments: list[AssignmentRecord], result: RoutingResult) -> list[str]:
+        """The resident's confirmation, once. An address SES rejects for good is given up on."""
+        try:
+            notification = build_confirmation(referral, assignments, self.programme)
+        except NotificationError as exc:
+            return [f"confirmation: {exc}"]
+        return self._deliver(notification, confirmation_send(referral.reference), referral, result, give_up_on_rejection=True)
+
+    def _deliver(
+        self,
+        notification: Notification,
+        send: Send,
+        referral: Referral,
+        result: RoutingResult,
+        *,
+        qualifier: str = "",
+        give_up_on_rejection: bool = False,
+    ) -> list[str]:
+        """Send ``notification`` on each of its channels, each at most once (claims on ``send``)."""
+        reference = referral.reference
+        who = notification.spoke or notification.kind
+        try:
+            channels = self.notifiers.channels(notification)
+        except NotificationError as exc:
+            logger.error("no channel for the message", extra={"reference": reference, "spoke": notification.spoke})
+            return [f"{who}: {exc}"]
         problems = []
         for channel, notifier in channels:
-            claim = self.store.claim_notification(reference, spoke, channel, lease_seconds=LEASE_SECONDS)
-            if claim.state == "sent":
+            tag = f"{who}/{channel}" + (f"/{qualifier}" if qualifier else "")
+            claim = self.store.claim(send, channel, lease_seconds=LEASE_SECONDS)
+            if claim.state in ("sent", "rejected"):
                 continue
             if claim.state == "busy":
-                problems.append(f"{spoke}/{channel}: another attempt is sending")
+                problems.append(f"{who}/{channel}: another attempt is sending")
                 continue
             try:
                 notifier.send(notification)
             except NotificationError as exc:
-                self.store.finish_notification(reference, spoke, channel, ok=False)
+                given_up = give_up_on_rejection and isinstance(exc, NotificationFailedError) and exc.permanent
+                self.store.finish(send, channel, ok=False, rejected=given_up)
                 self.store.add_event(
                     reference,
-                    "notify-failed",
-                    detail={"spoke": spoke, "channel": channel, "error": str(exc)},
+                    "confirm-failed" if notification.kind == "confirmation" else "notify-failed",
+                    detail={"spoke": notification.spoke, "kind": notification.kind, "channel": channel,
+                            "error": str(exc), "retried": not given_up},
                     expires_at=referral.expires_at,
-                    qualifier=f"{spoke}/{channel}",
+                    qualifier=tag,
                 )
                 logger.warning(
-                    "notification failed",
-                    extra={"reference": reference, "spoke": spoke, "channel": channel, "error": str(exc)},
+                    "message not sent",
+                    extra={"reference": reference, "spoke": notification.spoke, "kind": notification.kind,
+                           "channel": channel, "error": str(exc), "retried": not given_up},
                 )
-                problems.append(f"{spoke}/{channel}: {exc}")
+                if not given_up:
+                    problems.append(f"{who}/{channel}: {exc}")
                 continue
-            self.store.finish_notification(reference, spoke, channel, ok=True)
+            self.store.finish(send, channel, ok=True)
             self.store.add_event(
                 reference,
-                "notified",
-                detail={"spoke": spoke, "channel": channel},
+                "confirmed" if notification.kind == "confirmation" else "notified",
+                detail={"spoke": notification.spoke, "kind": notification.kind, "channel": channel},
                 expires_at=referral.expires_at,
-                qualifier=f"{spoke}/{channel}",
+                qualifier=tag,
             )
-            result.sent.append(f"{spoke}/{channel}")
-            logger.info("spoke notified", extra={"reference": reference, "spoke": spoke, "channel": channel})
-        if not problems:
-            self.store.mark_assignment_notified(reference, spoke)
+            result.sent.append(f"{who}/{channel}")
+            logger.info("confirmation sent" if notification.kind == "confirmation" else "spoke notified",
+                        extra={"reference": reference, "spoke": notification.spoke, "kind": notification.kind,
+                               "channel": channel})
         return problems

@@ -74,6 +74,14 @@ def _at_most(length: int) -> Callable[[str], str]:
     return parse
 
 
+def _parameter_name(text: str) -> str | None:
+    if not text:
+        return None
+    if len(text) > 1011 or not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", text):
+        raise ValueError("must be an SSM parameter name like /cchcc/outcome-link-key")
+    return text
+
+
 def _optional_path(text: str) -> Path | None:
     return Path(text) if text else None
 
@@ -115,6 +123,12 @@ class Settings:
     submission_id_ttl_seconds: int = variable(
         "SUBMISSION_ID_TTL_SECONDS", "How long a submission_id is remembered.", _whole(60, 30 * 86400), 86400
     )
+    outcome_link_key_parameter: str | None = variable(
+        "OUTCOME_LINK_KEY_PARAMETER",
+        "The SSM Parameter Store SecureString holding the outcome link signing keys (current[,previous]); "
+        "the functions that make or check outcome links need it.",
+        _parameter_name, None,
+    )
     rate_limit_burst: int = variable(
         "RATE_LIMIT_BURST", "New referrals one client may send at once before it must wait (hub.limits).",
         _whole(1, 100_000), 50,
@@ -133,6 +147,13 @@ class Settings:
         _at_most(2048), "",
     )
     campaigns_file_required: bool = False  # computed: a campaigns file was named
+
+    def link_key_parameter(self) -> str:
+        """The outcome link key parameter's name; SettingsError naming the variable when unset."""
+        if not self.outcome_link_key_parameter:
+            raise SettingsError([Problem("environment", "OUTCOME_LINK_KEY_PARAMETER",
+                                         "is required by this function but not set")])
+        return self.outcome_link_key_parameter
 
     def __post_init__(self) -> None:
         defaults = {

@@ -1,17 +1,43 @@
 """The referrals table: one DynamoDB table, single-table design. Only this module talks to it.
 
-Items (``pk`` / ``sk``):
+Items (``pk`` / ``sk``), each with ``type`` naming its kind:
 
 - referral: ``REF#<reference>`` / ``REFERRAL`` with every submitted field,
   ``created_at`` (ISO 8601 UTC), ``status`` (``received`` until routing and
-  notification have completed, then ``routed``) and ``expires_at`` (epoch
-  seconds, from the programme's ``retention_days``; the table's TTL deletes it).
-- assignment: ``REF#<reference>`` / ``ASSIGN#<spoke>`` with ``role``
-  (``notify`` or ``eligible``), ``rule``, ``reason``, per-channel notification
-  state (``<channel>_state``) and ``notified_at``; ``gsi1pk = SPOKE#<spoke>``,
-  ``gsi1sk = <created_at>#<reference>`` so a spoke can list its referrals by date.
-- event (append-only): ``REF#<reference>`` / ``EVENT#<iso timestamp>#<type>``
-  (``received``, ``routed``, ``notified``, ``notify-failed`` …).
+  notification have completed, then ``routed``), ``expires_at`` (epoch seconds, from
+  the programme's ``retention_days``; the table's TTL deletes it) and, once the resident
+  has been sent their confirmation, ``confirmation_state`` (see *sends* below).
+- assignment: ``REF#<reference>`` / ``ASSIGN#<spoke>`` (``spoke`` may be the hub's
+  ``hub``) with ``role`` (``notify`` or ``eligible``), ``rule``, ``reason``,
+  ``priority``, ``created_at`` (the referral's), per-channel notification state
+  (``<channel>_state``), ``notified_at``, and what happened after:
+
+  - ``assigned_at``: when this spoke was asked (the referral's time, or the handover's);
+  - ``gsi2pk = AWAITING#<spoke>``, ``gsi2sk = <assigned_at>#<reference>``: present only
+    while the spoke has done nothing since ``assigned_at`` (the sparse ``gsi2`` index,
+    keys only, which the reminders query by spoke and date);
+  - ``last_status``, ``last_status_at``: the latest status recorded (the router keeps
+    them from the outcome items; out-of-order deliveries never move them back);
+  - ``referred_by``, ``handover``, ``handover_reason``: set when someone referred the
+    person on to this spoke (an ``eligible`` one becomes ``notify``; its ``rule`` and
+    ``reason`` stay as the rules gave them).
+
+  ``gsi1pk = SPOKE#<spoke>``, ``gsi1sk = <created_at>#<reference>`` list a spoke's
+  referrals by date.
+- outcome (append-only): ``REF#<reference>`` / ``OUTCOME#<spoke>#<id>`` with ``spoke``,
+  ``id`` (the outcome form's submission id, so a double post is one item), ``at``,
+  ``status`` (``hub.outcomes.STATUSES``), ``support`` (with ``supported``), ``note``
+  (at most 500 characters; personal data: never logged) and ``expires_at``.
+- handover (append-only): ``REF#<reference>`` / ``HANDOVER#<from>#<id>`` with
+  ``from_spoke``, ``to_spoke``, ``kind`` (``referred-on`` by a spoke, or ``assigned`` by
+  the hub), ``at``, ``note``, ``expires_at`` and the notification state of the message
+  to ``to_spoke`` (``<channel>_state``).
+- event (append-only): ``REF#<reference>`` / ``EVENT#<iso timestamp>#<type>[#<qualifier>]``
+  (``received``, ``routed``, ``notified``, ``notify-failed``, ``confirmed``,
+  ``confirm-failed``, ``handed-over`` …) with ``event``, ``at`` and details.
+- digest: ``DIGEST#<yyyy-mm-dd>`` / ``TO#<spoke>``: one a day at most per spoke (and the
+  hub), ``kind`` ``reminder`` or ``escalation``, ``count``, ``references`` listed,
+  ``email_state``; kept for ``retention_days``.
 - idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
   (:meth:`DynamoReferralStore.idempotency_layer`).
 - rate limits (:mod:`hub.limits`): a day's random key ``LIMIT#KEY`` / ``<yyyy-mm-dd>``
@@ -20,6 +46,16 @@ Items (``pk`` / ``sk``):
 - a submission id's latest referral: ``SUBMISSION#<submission_id>`` / ``LATEST`` with the
   ``reference`` it made last, so a later post with other answers is linked to it as a
   correction (expires with the idempotency records).
+
+*Sends.* Every message is sent at most once through a claim on the item it is about
+(:class:`Send`): a conditional state transition of ``<channel>_state`` (absent or
+``failed`` -> ``sending`` -> ``sent``/``failed``), with a lease for attempts that die
+mid-send. :mod:`hub.routing` explains the residual window.
+
+*The stream.* Three kinds of INSERT start work, each with one predicate here that the
+router's ``FilterCriteria`` in ``infra/template.yaml`` repeat (tests run both on the
+same records): a referral (:func:`new_referral_reference`), an outcome
+(:func:`new_outcome`) and a handover (:func:`new_handover`).
 
 The key schema below is this module's; ``infra/template.yaml`` must define the same
 (the infra tests compare the two). Methods take and return :mod:`hub.models` models.
@@ -38,20 +74,27 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.references import new_reference
 
-if TYPE_CHECKING:
-    from hub.models import Assignment, AssignmentRecord, Event, Referral, Submission
+if TYPE_CHECKING:  # models (pydantic) load with the first use, not at the intake's cold start
+    from hub.models import Assignment, AssignmentRecord, Awaiting, Case, Event, Handover, Outcome, Referral, Submission
 
 # -- the key schema (infra/template.yaml's ReferralsTable defines the same) ----------------------
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
-INDEXES = {"gsi1": ("gsi1pk", "gsi1sk")}  # index name -> (partition key, sort key)
+# index name -> (partition key, sort key). gsi1: a spoke's referrals by date (all attributes);
+# gsi2: assignments awaiting their spoke, by date (sparse, keys only).
+INDEXES = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
 TTL_ATTRIBUTE = "expires_at"
 
 REFERRAL_PREFIX = "REF#"
 REFERRAL_SK = "REFERRAL"
 ASSIGN_PREFIX = "ASSIGN#"
 EVENT_PREFIX = "EVENT#"
+OUTCOME_PREFIX = "OUTCOME#"
+HANDOVER_PREFIX = "HANDOVER#"
+DIGEST_PREFIX = "DIGEST#"
+DIGEST_TO = "TO#"
 SPOKE_PREFIX = "SPOKE#"
+AWAITING_PREFIX = "AWAITING#"
 IDEMPOTENCY_PK = "IDEMPOTENCY#intake"
 SUBMISSION_PREFIX = "SUBMISSION#"
 LIMIT_PREFIX = "LIMIT#"
@@ -94,11 +137,79 @@ def new_referral_reference(event_name: str, keys: Mapping[str, Any]) -> str | No
     return key.removeprefix(REFERRAL_PREFIX) if key.startswith(REFERRAL_PREFIX) else None
 
 
+def _split_sk(event_name: str, keys: Mapping[str, Any], prefix: str) -> tuple[str, str, str] | None:
+    """(reference, spoke, id) of an INSERT whose sort key is ``<prefix><spoke>#<id>``."""
+    key, sort_key = keys.get(PARTITION_KEY), keys.get(SORT_KEY)
+    if event_name != "INSERT" or not isinstance(key, str) or not isinstance(sort_key, str):
+        return None
+    if not key.startswith(REFERRAL_PREFIX) or not sort_key.startswith(prefix):
+        return None
+    spoke, sep, item_id = sort_key.removeprefix(prefix).partition("#")
+    return (key.removeprefix(REFERRAL_PREFIX), spoke, item_id) if sep and spoke and item_id else None
+
+
+def new_outcome(event_name: str, keys: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(reference, spoke, id) when a stream record is the INSERT of an outcome item, else None."""
+    return _split_sk(event_name, keys, OUTCOME_PREFIX)
+
+
+def new_handover(event_name: str, keys: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(reference, from spoke, id) when a stream record is the INSERT of a handover item, else None."""
+    return _split_sk(event_name, keys, HANDOVER_PREFIX)
+
+
+@dataclass(frozen=True)
+class Send:
+    """An item that carries the send state of a message (see *Sends* in the module docstring).
+
+    ``create`` (digests): the claim makes the item, with ``fields``, when it does not exist yet.
+    """
+
+    key: Mapping[str, str]
+    what: str  # for messages: "assignment cchcc/HX4K-9TMR"
+    create: bool = False
+    fields: Mapping[str, Any] | None = None
+
+
+def _assignment_key(reference: str, spoke: str) -> dict[str, str]:
+    return {PARTITION_KEY: pk(reference), SORT_KEY: f"{ASSIGN_PREFIX}{spoke}"}
+
+
+def assignment_send(reference: str, spoke: str) -> Send:
+    """The notification of a spoke about a referral (state on the assignment)."""
+    return Send(_assignment_key(reference, spoke), f"assignment {spoke}")
+
+
+def confirmation_send(reference: str) -> Send:
+    """The resident's confirmation (state on the referral item)."""
+    return Send({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK}, "confirmation")
+
+
+def handover_send(handover: Handover) -> Send:
+    """The message to the spoke a referral was handed over to (state on the handover item)."""
+    return Send(_handover_key(handover.reference, handover.from_spoke, handover.id), f"handover to {handover.to_spoke}")
+
+
+def _handover_key(reference: str, from_spoke: str, handover_id: str) -> dict[str, str]:
+    return {PARTITION_KEY: pk(reference), SORT_KEY: f"{HANDOVER_PREFIX}{from_spoke}#{handover_id}"}
+
+
+def digest_send(day: str, spoke: str, kind: str, count: int, references: list[str], expires_at: int) -> Send:
+    """A spoke's (or the hub's) digest for one day: the item is made by the first claim."""
+    return Send(
+        {PARTITION_KEY: f"{DIGEST_PREFIX}{day}", SORT_KEY: f"{DIGEST_TO}{spoke}"},
+        f"digest {spoke}",
+        create=True,
+        fields={"type": "digest", "day": day, "spoke": spoke, "kind": kind, "count": count,
+                "references": references, TTL_ATTRIBUTE: expires_at},
+    )
+
+
 @dataclass(frozen=True)
 class Claim:
     """Outcome of claiming the right to send one notification."""
 
-    state: str  # "claimed", "sent" (already done) or "busy" (another attempt holds the lease)
+    state: str  # "claimed", "sent" (already done), "rejected" (refused for good) or "busy" (another attempt holds the lease)
 
 
 _serializer = None
@@ -139,13 +250,6 @@ def _referral(data: Mapping[str, Any]) -> Referral:
     return Referral.model_validate(data)
 
 
-def _assignment(data: Mapping[str, Any]) -> AssignmentRecord:
-    from hub.models import AssignmentRecord
-
-    channels = {k.removesuffix(CHANNEL_STATE): v for k, v in data.items() if k.endswith(CHANNEL_STATE)}
-    return AssignmentRecord.model_validate({**data, "channels": channels})
-
-
 _EVENT_KEYS = {PARTITION_KEY, SORT_KEY, "type", "event", "reference", "at", TTL_ATTRIBUTE}
 
 
@@ -154,6 +258,25 @@ def _event(data: Mapping[str, Any]) -> Event:
 
     detail = {k: v for k, v in data.items() if k not in _EVENT_KEYS}
     return Event(reference=data["reference"], type=data["event"], at=data["at"], detail=detail)
+
+
+def _assignment(data: Mapping[str, Any]) -> AssignmentRecord:
+    from hub.models import AssignmentRecord
+
+    channels = {k.removesuffix(CHANNEL_STATE): v for k, v in data.items() if k.endswith(CHANNEL_STATE)}
+    awaiting = INDEXES["gsi2"][0] in data
+    return AssignmentRecord.model_validate({**data, "channels": channels, "awaiting": awaiting})
+
+
+def _handover(data: Mapping[str, Any]) -> Handover:
+    from hub.models import Handover
+
+    channels = {k.removesuffix(CHANNEL_STATE): v for k, v in data.items() if k.endswith(CHANNEL_STATE)}
+    return Handover.model_validate({**data, "channels": channels})
+
+
+def _awaiting_sk(assigned_at: str, reference: str) -> str:
+    return f"{assigned_at}#{reference}"
 
 
 class DynamoReferralStore:
@@ -224,9 +347,6 @@ class DynamoReferralStore:
             ExpressionAttributeValues=to_item({":pk": pk(reference), ":prefix": prefix}),
             ConsistentRead=True,
         )
-
-    def _assignment_key(self, reference: str, spoke: str) -> dict[str, str]:
-        return {PARTITION_KEY: pk(reference), SORT_KEY: f"{ASSIGN_PREFIX}{spoke}"}
 
     def idempotency_layer(self):
         """Powertools' idempotency records in this table (one layer per config: a layer keeps
@@ -376,10 +496,14 @@ class DynamoReferralStore:
     # -- assignments ----------------------------------------------------------------------
 
     def put_assignment(self, referral: Referral, assignment: Assignment) -> bool:
-        """Record an assignment once. False if it was already recorded (kept as it was)."""
+        """Record an assignment once. False if it was already recorded (kept as it was).
+
+        A ``notify`` assignment is asked from the referral's time and awaits its spoke.
+        """
         index_pk, index_sk = INDEXES["gsi1"]
+        awaiting_pk, awaiting_sk = INDEXES["gsi2"]
         item = {
-            **self._assignment_key(referral.reference, assignment.spoke),
+            **_assignment_key(referral.reference, assignment.spoke),
             "type": "assignment",
             "reference": referral.reference,
             **assignment.model_dump(),
@@ -388,6 +512,12 @@ class DynamoReferralStore:
             index_sk: f"{referral.received}#{referral.reference}",
             TTL_ATTRIBUTE: referral.expires_at,
         }
+        if assignment.role == "notify":
+            item |= {
+                "assigned_at": referral.received,
+                awaiting_pk: f"{AWAITING_PREFIX}{assignment.spoke}",
+                awaiting_sk: _awaiting_sk(referral.received, referral.reference),
+            }
         return self._put_new(item)
 
     def get_assignments(self, reference: str) -> list[AssignmentRecord]:
@@ -408,56 +538,165 @@ class DynamoReferralStore:
             )
         ]
 
-    def claim_notification(
-        self, reference: str, spoke: str, channel: str, *, now: datetime | None = None, lease_seconds: int = 300
-    ) -> Claim:
-        """Take the right to send ``channel`` for (reference, spoke), as a conditional state transition.
+    def assign_by_handover(self, referral: Referral, handover: Handover, *, priority: int, reason: str) -> bool:
+        """Make ``handover.to_spoke`` a ``notify`` assignment asked at the handover's time, awaiting it.
+
+        A new assignment gets rule ``referred-on``; an ``eligible`` one keeps its rule and
+        reason. One conditional upsert: an older handover replayed after a newer one
+        changes nothing (returns False).
+        """
+        index_pk, index_sk = INDEXES["gsi1"]
+        awaiting_pk, awaiting_sk = INDEXES["gsi2"]
+        spoke = handover.to_spoke
+        names = {f"#{n}": n for n in (
+            "type", "reference", "spoke", "role", "rule", "reason", "priority", "created_at", "assigned_at",
+            "referred_by", "handover", "handover_reason", index_pk, index_sk, awaiting_pk, awaiting_sk,
+            *([TTL_ATTRIBUTE] if referral.expires_at is not None else []),
+        )}
+        values = {
+            ":type": "assignment", ":reference": referral.reference, ":spoke": spoke, ":notify": "notify",
+            ":rule": "referred-on", ":reason": reason, ":priority": priority, ":created": referral.received,
+            ":at": handover.at, ":by": handover.from_spoke, ":handover": handover.id, ":why": reason,
+            ":gsi1pk": f"{SPOKE_PREFIX}{spoke}", ":gsi1sk": f"{referral.received}#{referral.reference}",
+            ":awaiting": f"{AWAITING_PREFIX}{spoke}", ":awaiting_sk": _awaiting_sk(handover.at, referral.reference),
+            ":expires": referral.expires_at,
+        }
+        keep = lambda name, value: f"#{name} = if_not_exists(#{name}, {value})"  # noqa: E731
+        update = ", ".join([
+            "#type = :type", "#reference = :reference", "#spoke = :spoke", "#role = :notify",
+            keep("rule", ":rule"), keep("reason", ":reason"), keep("priority", ":priority"),
+            keep("created_at", ":created"), keep(index_pk, ":gsi1pk"), keep(index_sk, ":gsi1sk"),
+            *([keep(TTL_ATTRIBUTE, ":expires")] if referral.expires_at is not None else []),
+            "#assigned_at = :at", "#referred_by = :by", "#handover = :handover", "#handover_reason = :why",
+            f"#{awaiting_pk} = :awaiting", f"#{awaiting_sk} = :awaiting_sk",
+        ])
+        return self._conditional(
+            "update_item",
+            Key=to_item(_assignment_key(referral.reference, spoke)),
+            UpdateExpression=f"SET {update}",
+            ConditionExpression="attribute_not_exists(#assigned_at) OR #assigned_at <= :at",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values),
+        )
+
+    def note_response(self, reference: str, spoke: str, at: str, status: str | None = None) -> bool:
+        """The spoke did something at ``at`` (a status, or a handover): it no longer awaits.
+
+        With a ``status``, it becomes ``last_status`` unless a later one is already there.
+        Nothing changes for something older than the spoke's ``assigned_at`` (it was asked
+        again since) or for a spoke with no assignment. False when nothing changed.
+        """
+        awaiting_pk, awaiting_sk = INDEXES["gsi2"]
+        names = {"#assigned": "assigned_at", "#gpk": awaiting_pk, "#gsk": awaiting_sk}
+        values: dict[str, Any] = {":at": at}
+        condition = "attribute_exists(pk) AND (attribute_not_exists(#assigned) OR #assigned <= :at)"
+        update = "REMOVE #gpk, #gsk"
+        if status is not None:
+            names |= {"#status": "last_status", "#status_at": "last_status_at"}
+            values[":status"] = status
+            condition += " AND (attribute_not_exists(#status_at) OR #status_at <= :at)"
+            update += " SET #status = :status, #status_at = :at"
+        return self._conditional(
+            "update_item",
+            Key=to_item(_assignment_key(reference, spoke)),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values),
+        )
+
+    def awaiting(self, spoke: str, asked_before: datetime | None = None) -> Iterator[Awaiting]:
+        """A spoke's assignments awaiting it, oldest first; only those asked before ``asked_before``
+        when given. Reads the sparse ``gsi2`` index only: one query per spoke, never the table."""
+        from hub.models import Awaiting
+
+        awaiting_pk, awaiting_sk = INDEXES["gsi2"]
+        condition = "#pk = :spoke"
+        values: dict[str, Any] = {":spoke": f"{AWAITING_PREFIX}{spoke}"}
+        names = {"#pk": awaiting_pk}
+        if asked_before is not None:
+            condition += " AND #sk < :before"
+            names["#sk"] = awaiting_sk
+            values[":before"] = iso(asked_before)
+        for data in self._query(
+            IndexName="gsi2",
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values),
+        ):
+            assigned_at, _, reference = data[awaiting_sk].rpartition("#")
+            yield Awaiting(reference=reference, spoke=spoke, assigned_at=assigned_at)
+
+    # -- sends (at most once per message) -------------------------------------------------
+
+    def claim(self, send: Send, channel: str, *, now: datetime | None = None, lease_seconds: int = 300) -> Claim:
+        """Take the right to send ``channel`` for ``send``, as a conditional state transition.
 
         Succeeds when the channel was never tried, last failed, or a previous attempt's
         lease has run out (that attempt crashed). Returns ``sent`` if it was already sent
         and ``busy`` while another attempt holds the lease.
         """
         now = now or utcnow()
+        names = {"#state": f"{channel}{CHANNEL_STATE}", "#at": f"{channel}_claimed_at"}
+        values: dict[str, Any] = {
+            ":sending": "sending",
+            ":failed": "failed",
+            ":now": iso(now),
+            ":stale": iso(now - timedelta(seconds=lease_seconds)),
+        }
+        update = "SET #state = :sending, #at = :now"
+        for index, (name, value) in enumerate((send.fields or {}).items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            update += f", #f{index} = :f{index}"
+        condition = (
+            "(attribute_not_exists(#state) OR #state = :failed OR (#state = :sending AND #at < :stale))"
+        )
+        if not send.create:
+            condition = f"attribute_exists(pk) AND {condition}"
         claimed = self._conditional(
             "update_item",
-            Key=to_item(self._assignment_key(reference, spoke)),
-            UpdateExpression="SET #state = :sending, #at = :now",
-            ConditionExpression=(
-                "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :failed "
-                "OR (#state = :sending AND #at < :stale))"
-            ),
-            ExpressionAttributeNames={"#state": f"{channel}{CHANNEL_STATE}", "#at": f"{channel}_claimed_at"},
-            ExpressionAttributeValues=to_item(
-                {
-                    ":sending": "sending",
-                    ":failed": "failed",
-                    ":now": iso(now),
-                    ":stale": iso(now - timedelta(seconds=lease_seconds)),
-                }
-            ),
+            Key=to_item(send.key),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values),
         )
         if claimed:
             return Claim("claimed")
-        current = self._get(self._assignment_key(reference, spoke)) or {}
-        return Claim("sent" if current.get(f"{channel}{CHANNEL_STATE}") == "sent" else "busy")
+        state = (self._get(send.key) or {}).get(f"{channel}{CHANNEL_STATE}")
+        return Claim(state if state in ("sent", "rejected") else "busy")
+
+    def finish(
+        self, send: Send, channel: str, *, ok: bool, rejected: bool = False, now: datetime | None = None
+    ) -> None:
+        """Record the outcome of a claimed send: ``sent``, ``failed`` (claimable again) or
+        ``rejected`` (refused for good, e.g. an address SES will not send to: never tried again)."""
+        state = "sent" if ok else "rejected" if rejected else "failed"
+        names = {"#state": f"{channel}{CHANNEL_STATE}", "#at": f"{channel}_{state}_at"}
+        self._call(
+            "update_item",
+            Key=to_item(send.key),
+            UpdateExpression="SET #state = :state, #at = :now",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item({":state": state, ":now": iso(now or utcnow())}),
+        )
+
+    def claim_notification(
+        self, reference: str, spoke: str, channel: str, *, now: datetime | None = None, lease_seconds: int = 300
+    ) -> Claim:
+        """:meth:`claim` for a spoke's notification about a referral."""
+        return self.claim(assignment_send(reference, spoke), channel, now=now, lease_seconds=lease_seconds)
 
     def finish_notification(
         self, reference: str, spoke: str, channel: str, *, ok: bool, now: datetime | None = None
     ) -> None:
-        """Record the outcome of a claimed send (``sent`` or ``failed``)."""
-        names = {"#state": f"{channel}{CHANNEL_STATE}", "#at": f"{channel}_{'sent' if ok else 'failed'}_at"}
-        self._call(
-            "update_item",
-            Key=to_item(self._assignment_key(reference, spoke)),
-            UpdateExpression="SET #state = :state, #at = :now",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_item({":state": "sent" if ok else "failed", ":now": iso(now or utcnow())}),
-        )
+        self.finish(assignment_send(reference, spoke), channel, ok=ok, now=now)
 
     def mark_assignment_notified(self, reference: str, spoke: str, now: datetime | None = None) -> None:
         self._call(
             "update_item",
-            Key=to_item(self._assignment_key(reference, spoke)),
+            Key=to_item(_assignment_key(reference, spoke)),
             UpdateExpression="SET notified_at = if_not_exists(notified_at, :now)",
             ExpressionAttributeValues=to_item({":now": iso(now or utcnow())}),
         )
@@ -497,3 +736,78 @@ class DynamoReferralStore:
     def events(self, reference: str) -> list[Event]:
         """A referral's events, oldest first."""
         return [_event(data) for data in self._items(reference, EVENT_PREFIX)]
+
+    # -- outcomes and handovers (append-only) ---------------------------------------------
+
+    def add_outcome(self, outcome: Outcome, *, expires_at: int | None) -> bool:
+        """Store an outcome once. False when this (spoke, id) is already stored (a double post)."""
+        item = {
+            PARTITION_KEY: pk(outcome.reference),
+            SORT_KEY: f"{OUTCOME_PREFIX}{outcome.spoke}#{outcome.id}",
+            "type": "outcome",
+            **outcome.model_dump(),
+            TTL_ATTRIBUTE: expires_at,
+        }
+        return self._put_new(item)
+
+    def add_handover(self, handover: Handover, *, expires_at: int | None) -> bool:
+        """Store a handover once. False when this (from, id) is already stored (a double post)."""
+        item = {
+            **_handover_key(handover.reference, handover.from_spoke, handover.id),
+            "type": "handover",
+            **handover.model_dump(exclude={"channels"}),
+            TTL_ATTRIBUTE: expires_at,
+        }
+        return self._put_new(item)
+
+    def get_outcome(self, reference: str, spoke: str, outcome_id: str) -> Outcome | None:
+        from hub.models import Outcome
+
+        data = self._get({PARTITION_KEY: pk(reference), SORT_KEY: f"{OUTCOME_PREFIX}{spoke}#{outcome_id}"})
+        return Outcome.model_validate(data) if data else None
+
+    def get_handover(self, reference: str, from_spoke: str, handover_id: str) -> Handover | None:
+        data = self._get(_handover_key(reference, from_spoke, handover_id))
+        return _handover(data) if data else None
+
+    def case(self, reference: str) -> Case | None:
+        """The referral with its assignments, outcomes, handovers and events (one query); None if gone."""
+        from hub.models import Case, Outcome
+
+        referral: Referral | None = None
+        assignments, outcomes, handovers, events = [], [], [], []
+        for data in self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": pk(reference)}),
+            ConsistentRead=True,
+        ):
+            kind = data.get(SORT_KEY, "")
+            if kind == REFERRAL_SK:
+                referral = _referral(data)
+            elif kind.startswith(ASSIGN_PREFIX):
+                assignments.append(_assignment(data))
+            elif kind.startswith(OUTCOME_PREFIX):
+                outcomes.append(Outcome.model_validate(data))
+            elif kind.startswith(HANDOVER_PREFIX):
+                handovers.append(_handover(data))
+            elif kind.startswith(EVENT_PREFIX):
+                events.append(_event(data))
+        if referral is None:
+            return None
+        return Case(
+            referral=referral,
+            assignments=sorted(assignments, key=lambda a: (a.priority, a.spoke)),
+            outcomes=sorted(outcomes, key=lambda o: (o.at, o.id)),
+            handovers=sorted(handovers, key=lambda h: (h.at, h.id)),
+            events=events,
+        )
+
+    # -- digests --------------------------------------------------------------------------
+
+    def digests(self, day: str) -> list[dict[str, Any]]:
+        """The digests of one day (``YYYY-MM-DD``), as stored."""
+        return list(self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"{DIGEST_PREFIX}{day}"}),
+            ConsistentRead=True,
+        ))

@@ -6,9 +6,6 @@ submitted answers as a mapping and answers with an :class:`hub.intake.Outcome`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,27 +14,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
+from edge.bodies import FORM, HTML, JSON, MAX_BODY_BYTES, TEXT_CHARSETS, RequestRejectedError, media_type, read_body
 from hub.intake import Outcome
 from hub.limits import Client
 
 if TYPE_CHECKING:
     from hub.config import Programme
 
-MAX_BODY_BYTES = 16 * 1024
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
+__all__ = ["FORM", "HTML", "JSON", "MAX_BODY_BYTES", "TEXT_CHARSETS", "RequestRejectedError", "decode", "media_type", "wants_html"]
+
 MAX_FORM_FIELDS = 100
 RETRY_AFTER_SECONDS = 5
-HTML = "text/html; charset=utf-8"
-
-
-class RequestRejectedError(Exception):
-    """The request itself is unusable (size, type, syntax). ``status`` is the HTTP status."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        self.message = message
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -48,99 +35,14 @@ class Submitted:
     wants_html: bool
 
 
-def media_type(headers: Mapping[str, str]) -> str:
-    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
 def wants_html(headers: Mapping[str, str]) -> bool:
     """A browser posting the form without JavaScript gets pages, not JSON."""
     return media_type(headers) == FORM
 
 
-# The text encodings a body may declare, by Python's codec name. Python also has "codecs" that
-# are not ways of writing text (rot13, hex, base64, zlib, bz2, uu, quopri) or that turn escapes
-# into code points nobody typed (unicode_escape, raw_unicode_escape, utf-7): those are refused.
-TEXT_CHARSETS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
-
-
-def _charset(content_type: str) -> str:
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"').lower() or "utf-8"
-    return "utf-8"
-
-
-def _codec(charset: str) -> str:
-    """The Python codec for a declared charset; 415 unless it is one of :data:`TEXT_CHARSETS`."""
-    try:
-        name = codecs.lookup(charset).name
-    except (LookupError, ValueError) as exc:
-        raise RequestRejectedError(415, "Send the form encoded as UTF-8") from exc
-    if name not in TEXT_CHARSETS:
-        raise RequestRejectedError(415, "Send the form encoded as UTF-8")
-    return name
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """True if any string in a decoded JSON value holds a lone surrogate (a ``\\ud800`` escape):
-    not text anyone typed, and it cannot be stored or sent on. Iterative: depth is no limit."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dict[str, Any]:
-    """The submitted fields as a mapping. Raises RequestRejectedError (413/415/400)."""
-    raw = body or ""
-    if is_base64:
-        if len(raw) > (MAX_BODY_BYTES * 4) // 3 + 8:
-            raise RequestRejectedError(413, "The request is too large")
-        try:
-            data = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise RequestRejectedError(400, "The request body could not be read") from exc
-    else:
-        data = raw.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_BODY_BYTES:
-        raise RequestRejectedError(413, "The request is too large")
-
-    media = media_type(headers)
-    if media not in (FORM, JSON):
-        raise RequestRejectedError(415, "Send the form as application/x-www-form-urlencoded or application/json")
-    codec = _codec(_charset(headers.get("content-type", "")))
-    try:
-        text = data.decode(codec)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RequestRejectedError(400, "The request body is not valid text") from exc
-
-    if media == JSON:
-        try:
-            value = json.loads(text) if text.strip() else None
-        except (ValueError, RecursionError) as exc:
-            raise RequestRejectedError(400, "The request body is not valid JSON") from exc
-        if not isinstance(value, dict):
-            raise RequestRejectedError(400, "The request body must be a JSON object")
-        if _has_lone_surrogate(value):
-            raise RequestRejectedError(400, "The request body is not valid text")
-        return value
-
-    try:
-        pairs = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except ValueError as exc:
-        raise RequestRejectedError(400, "The form could not be read") from exc
-    return {key: values if key == "interests" else values[0] for key, values in pairs.items()}
+    """The submitted fields as a mapping (``interests`` a list). Raises RequestRejectedError (413/415/400)."""
+    return read_body(headers, body, is_base64, lists=("interests",), max_fields=MAX_FORM_FIELDS)
 
 
 def placement_from_referer(fields: dict[str, Any], headers: Mapping[str, str], site_origin: str) -> None:

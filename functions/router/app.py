@@ -1,11 +1,14 @@
 """Router Lambda: consumes the referrals table's stream (DynamoDB Streams).
 
 Thin: Powertools batch processing with partial batch failures. Each record is parsed at
-the edge into Powertools' stream record model; a new referral's reference (and only that)
-goes to :meth:`hub.routing.Routing.route`. A record that raises (a failed SES or webhook
-send) is reported in ``batchItemFailures`` and retried by Lambda, then sent to the
-on-failure destination; records that succeeded are not redone (and would be no-ops if
-they were).
+the edge into Powertools' stream record model and handed to
+:meth:`hub.routing.Routing.handle`, which uses the store's predicates: a new referral is
+routed, a new handover (a spoke referred the person on, or the hub assigned them) goes to
+its spoke, a new outcome updates its assignment; anything else is ignored (the template's
+stream filter keeps most of it away). A record that raises (a failed SES or webhook send)
+is reported in ``batchItemFailures`` and retried by Lambda, then sent to the on-failure
+destination; records that succeeded are not redone (and would be no-ops if they were).
+The outcome link keys are read (SSM, through Powertools Parameters) on first use and cached.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from hub.catalogue import load_catalogue
+from hub.links import outcome_links
 from hub.notifications import build_notifiers
 from hub.programme import load_for_function
 from hub.routing import Routing
 from hub.settings import load_settings, webhook_secrets
-from hub.storage import DynamoReferralStore, new_referral_reference
+from hub.storage import DynamoReferralStore
 
 settings = load_settings()
 programme = load_for_function(settings)
@@ -37,12 +41,15 @@ for _name in ("botocore", "boto3", "urllib3"):  # their DEBUG output prints requ
     logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace="CCHCC", service="router")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, model=DynamoDBStreamRecordModel)
-routing = Routing(DynamoReferralStore(settings.table_name), build_notifiers(programme, secrets), programme, catalogue)
+routing = Routing(
+    DynamoReferralStore(settings.table_name), build_notifiers(programme, secrets), programme, catalogue,
+    links=outcome_links(settings, programme),
+)
 
 
 def record_handler(record: DynamoDBStreamRecordModel) -> None:
-    reference = new_referral_reference(record.eventName, record.dynamodb.Keys)
-    if reference is not None and routing.route(reference).status == "routed":
+    result = routing.handle(record.eventName, record.dynamodb.Keys)
+    if result is not None and result.status == "routed":
         metrics.add_metric(name="ReferralsRouted", unit=MetricUnit.Count, value=1)
 
 

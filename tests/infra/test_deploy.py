@@ -195,11 +195,12 @@ def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_look
     ) == 0
     commands = [args for args, _ in runner.commands]
     envs = [env for _, env in runner.commands]
-    kinds = [" ".join(a[:3]) if a[0] != sys.executable else "cchcc build" for a in commands]
+    kinds = [" ".join(a[:3]) if a[0] != sys.executable else f"cchcc {a[a.index('--project') + 2]}" for a in commands]
     assert kinds == [
         "aws sts get-caller-identity",
         "cchcc build",
         "sam build --config-file",
+        "cchcc keys",  # the outcome link key (a SecureString CloudFormation cannot make), before the functions run
         "sam deploy --config-file",
         "aws cloudformation describe-stacks",
         "aws s3 sync",
@@ -216,13 +217,15 @@ def test_deploy_runs_build_deploy_upload_invalidate_in_order(tmp_path, real_look
     assert envs[2]["CCHCC_CAMPAIGNS_FILE"] == str((site.parent / "campaigns.json").resolve())
     # ... and the built thanks page, which the intake function serves with the reference filled in.
     assert envs[2]["CCHCC_THANKS_PAGE"] == str((site / "thanks" / "index.html").resolve())
-    sam_deploy = commands[3]
+    keys = commands[3]
+    assert keys[keys.index("keys"):] == ["keys", "ensure", "--aws", "--region", "eu-west-2"]
+    sam_deploy = commands[4]
     assert sam_deploy[sam_deploy.index("--region") + 1] == "eu-west-2"
     overrides = sam_deploy[sam_deploy.index("--parameter-overrides") + 1:]
     assert f'CspScriptHashes="{deploy.csp_hash("go()")}"' in overrides
     assert 'DomainName="cchcc.leeds.example.net"' in overrides
-    assert commands[5][-4:] == ["s3://cchcc-site-bucket", "--delete", "--region", "eu-west-2"]
-    assert commands[6][-4:] == ["--distribution-id", "E2EXAMPLE", "--paths", "/*"]
+    assert commands[6][-4:] == ["s3://cchcc-site-bucket", "--delete", "--region", "eu-west-2"]
+    assert commands[7][-4:] == ["--distribution-id", "E2EXAMPLE", "--paths", "/*"]
 
 
 def test_deploy_without_the_sam_cli_explains_and_changes_nothing(real_looking_samconfig):
@@ -350,7 +353,8 @@ def test_built_router_finds_the_catalogue_in_the_task_root(tmp_path):
     assert made.returncode == 0, made.stderr
     env = {k: v for k, v in os.environ.items() if k not in ("CCHCC_PROGRAMME_FILE", "CCHCC_CAMPAIGNS_FILE")}
     env.update(PYTHONPATH=str(artifact), TABLE_NAME="cchcc-referrals", SITE_ORIGIN="https://cchcc.example.org",
-               AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+               AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               OUTCOME_LINK_KEY_PARAMETER="/cchcc-hub/outcome-link-key")  # the keys are read on first use
     code = "import router.app as a; print(a.catalogue.campaign_label('lincoln-green'))"
     result = subprocess.run([sys.executable, "-c", code], cwd=artifact, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

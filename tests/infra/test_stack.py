@@ -12,8 +12,10 @@ import ast
 import contextlib
 import importlib
 import json
+import re
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -39,7 +41,9 @@ EXPECTED_DROPPED = {
     "AWS::CloudFront::OriginRequestPolicy",
     "AWS::CloudFront::ResponseHeadersPolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::S3::BucketPolicy",
+    "AWS::Scheduler::Schedule",
 }
 
 
@@ -50,6 +54,8 @@ def test_stack_is_created(stack):
     assert {
         "ReferralsTable", "RouterDeadLetterQueue", "IntakeFunction", "IntakeFunctionRole", "RouterFunction",
         "RouterFunctionRole", "RouterFunctionNewReferral", "SiteBucket", "AlertTopic",
+        "OutcomesFunction", "OutcomesFunctionRole", "RemindersFunction", "RemindersFunctionRole",
+        "RemindersFunctionWeekdaysRole",  # the role EventBridge Scheduler invokes the function with
     } <= created
     outputs = stack.outputs()
     assert outputs["SiteUrl"] == f"https://{PARAMETERS['DomainName']}/"
@@ -80,7 +86,15 @@ def test_stack_maps_the_stream_to_the_router_with_a_dead_letter_queue(stack):
     assert tuple(json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]) == ROUTER_FILTERS
 
 
-@pytest.mark.parametrize("logical_id, handler", [("IntakeFunction", "intake.app.lambda_handler"), ("RouterFunction", "router.app.lambda_handler")])
+FUNCTIONS = {
+    "IntakeFunction": "intake.app.lambda_handler",
+    "RouterFunction": "router.app.lambda_handler",
+    "OutcomesFunction": "outcomes.app.lambda_handler",
+    "RemindersFunction": "reminders.app.lambda_handler",
+}
+
+
+@pytest.mark.parametrize("logical_id, handler", FUNCTIONS.items())
 def test_stack_functions_are_configured(stack, logical_id, handler):
     from hub.settings import Settings, load_settings
 
@@ -164,10 +178,14 @@ def fresh_import(name: str):
 def handlers_env(stack, monkeypatch, tmp_path):
     """The environment the stack gave the functions, as a cold start would see it."""
     lam = boto3.client("lambda", region_name=REGION)
-    for logical_id in ("IntakeFunction", "RouterFunction"):
+    for logical_id in FUNCTIONS:
         variables = lam.get_function_configuration(FunctionName=stack.physical_id(logical_id))["Environment"]["Variables"]
         for key, value in variables.items():
             monkeypatch.setenv(key, value)
+    # The outcome link key: a SecureString CloudFormation cannot create (`cchcc keys ensure` does).
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=PARAMETERS.get("OutcomeLinkKeyName", "/cchcc-hub/outcome-link-key"), Type="SecureString", Value="k" * 43
+    )
     # Deployed: programme.yml in the task root, where functions/Makefile puts it.
     for name in ("CCHCC_PROGRAMME_FILE", "CCHCC_CAMPAIGNS_FILE", "CCHCC_THANKS_PAGE"):
         monkeypatch.delenv(name, raising=False)
@@ -185,7 +203,7 @@ def handlers_env(stack, monkeypatch, tmp_path):
     assert sender == PARAMETERS["SenderEmail"]
     boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=sender.split("@", 1)[1])
     yield
-    for name in ("intake.app", "router.app"):  # later tests import their own, freshly
+    for name in ("intake.app", "router.app", "outcomes.app", "reminders.app"):  # later tests import their own
         sys.modules.pop(name, None)
 
 
@@ -261,6 +279,36 @@ def test_real_handlers_store_route_and_notify_through_the_stack(stack, handlers_
     # What the router wrote itself never comes back to it.
     later = read_stream(stack, after=records[-1]["dynamodb"]["SequenceNumber"])
     assert later and not any(filters.passes(ROUTER_FILTERS, r) for r in later)
+
+    # The spoke opens its link and refers the person on; the router hands the referral over;
+    # the reminders run. Each within the role the stack gave it.
+    [notification] = [m for m in sent if "New referral" in m.subject]
+    token = re.search(r"/api/outcomes/([A-Za-z0-9._-]+)", notification.body).group(1)
+    outcomes = fresh_import("outcomes.app")
+    outcome_event = {**event, "routeKey": "POST /api/outcomes/{token}", "rawPath": f"/api/outcomes/{token}",
+                     "pathParameters": {"token": token}, "body": json.dumps({"refer_to": "lcc-employment-skills"})}
+    outcome_event["requestContext"] = {**event["requestContext"], "routeKey": "POST /api/outcomes/{token}",
+                                       "http": {**event["requestContext"]["http"], "path": f"/api/outcomes/{token}"}}
+    outcome_context = LambdaContext(stack.physical_id("OutcomesFunction"))
+    with calls.recording() as outcome_actions:
+        answer = outcomes.lambda_handler(outcome_event, outcome_context)
+    assert answer["statusCode"] == 200, answer.get("body")
+    assert outcome_actions <= role_actions(stack, "OutcomesFunction"), outcome_actions
+
+    handover = [r for r in read_stream(stack, after=later[-1]["dynamodb"]["SequenceNumber"]) if filters.passes(ROUTER_FILTERS, r)]
+    assert len(handover) == 1
+    with calls.recording() as handover_actions:
+        assert router.lambda_handler({"Records": handover}, context) == {"batchItemFailures": []}
+    assert handover_actions <= role_actions(stack, "RouterFunction"), handover_actions
+    assert any("referred to you" in m.subject for m in sent)
+
+    reminders = fresh_import("reminders.app")
+    with calls.recording() as reminder_actions:
+        due = datetime.now(UTC) + timedelta(days=30)
+        counts = reminders.lambda_handler({"at": due.strftime("%Y-%m-%dT09:00:00Z")}, LambdaContext("reminders"))
+    assert counts["day"] and reminder_actions <= role_actions(stack, "RemindersFunction"), reminder_actions
+    if counts["working_day"]:
+        assert counts["reminders_sent"] == 1 and "ses:SendEmail" in reminder_actions
 
 
 def test_real_intake_handler_serves_the_thanks_page_without_any_aws_call(stack, handlers_env, monkeypatch, tmp_path):

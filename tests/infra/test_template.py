@@ -68,7 +68,10 @@ def test_table_has_the_key_schema_storage_writes(translated):
     }
     assert indexes == storage.INDEXES
     declared = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
-    assert declared == {name: "S" for name in (storage.PARTITION_KEY, storage.SORT_KEY, *storage.INDEXES["gsi1"])}
+    keys = (storage.PARTITION_KEY, storage.SORT_KEY, *(k for pair in storage.INDEXES.values() for k in pair))
+    assert declared == {name: "S" for name in keys}
+    projections = {g["IndexName"]: g["Projection"]["ProjectionType"] for g in props["GlobalSecondaryIndexes"]}
+    assert projections == {"gsi1": "ALL", "gsi2": "KEYS_ONLY"}  # the reminders need only the keys
     assert props["TimeToLiveSpecification"] == {"AttributeName": storage.TTL_ATTRIBUTE, "Enabled": True}
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"  # the filter reads NewImage
     assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -84,9 +87,12 @@ def _functions(translated):
     return resources_of_type(translated, "AWS::Lambda::Function")
 
 
-def test_the_functions_exist_on_python_312_arm64(translated):
+FUNCTION_IDS = ["IntakeFunction", "RouterFunction", "OutcomesFunction", "RemindersFunction", "CmsAuthFunction"]
+
+
+def test_every_function_exists_on_python_312_arm64(translated):
     functions = _functions(translated)
-    assert set(functions) == {"IntakeFunction", "RouterFunction", "CmsAuthFunction"}
+    assert set(functions) == set(FUNCTION_IDS)
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
@@ -120,7 +126,7 @@ def test_env_vars_the_template_sets_are_ones_the_code_reads(translated):
             assert key.startswith("POWERTOOLS_") or key in known, key
 
 
-@pytest.mark.parametrize("logical_id", ["IntakeFunction", "RouterFunction", "CmsAuthFunction"])
+@pytest.mark.parametrize("logical_id", FUNCTION_IDS)
 def test_handler_path_exists(sam_template, logical_id):
     """Handler `intake.app.lambda_handler` -> functions/intake/app.py defines lambda_handler."""
     handler = sam_template["Resources"][logical_id]["Properties"]["Handler"]
@@ -134,7 +140,7 @@ def test_handler_path_exists(sam_template, logical_id):
 
 
 def test_functions_are_built_by_the_makefile_from_functions_folder(sam_template):
-    for logical_id in ("IntakeFunction", "RouterFunction", "CmsAuthFunction"):
+    for logical_id in FUNCTION_IDS:
         resource = sam_template["Resources"][logical_id]
         assert resource["Properties"]["CodeUri"] == "../functions"
         assert resource["Metadata"]["BuildMethod"] == "makefile"
@@ -226,7 +232,8 @@ def test_post_referrals_route_goes_to_the_intake_function(translated):
     integration = body["paths"]["/api/referrals"]["post"]["x-amazon-apigateway-integration"]
     assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
     assert integration["payloadFormatVersion"] == "2.0"
-    assert set(body["paths"]) == {"/api/referrals", "/thanks/", "/api/cms-auth/auth", "/api/cms-auth/callback"}
+    assert set(body["paths"]) == {"/api/referrals", "/thanks/", "/api/outcomes/{token}", "/api/cms-auth/auth",
+                                  "/api/cms-auth/callback"}
 
 
 def test_get_thanks_route_goes_to_the_intake_function(translated):
@@ -235,6 +242,73 @@ def test_get_thanks_route_goes_to_the_intake_function(translated):
     integration = body["paths"]["/thanks/"]["get"]["x-amazon-apigateway-integration"]
     assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
     assert integration["payloadFormatVersion"] == "2.0"
+
+
+def test_outcome_links_go_to_the_outcomes_function(translated):
+    body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
+    assert set(body["paths"]["/api/outcomes/{token}"]) == {"get", "post"}
+    for method in ("get", "post"):
+        integration = body["paths"]["/api/outcomes/{token}"][method]["x-amazon-apigateway-integration"]
+        assert "${OutcomesFunction.Arn}" in integration["uri"]["Fn::Sub"]
+        assert integration["payloadFormatVersion"] == "2.0"
+
+
+def _statements(translated, function):
+    role = translated["Resources"][f"{function}Role"]["Properties"]
+    return [s for p in role.get("Policies", []) for s in _as_list(p["PolicyDocument"]["Statement"]) if s["Effect"] == "Allow"]
+
+
+KEY_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${OutcomeLinkKeyName}"
+
+
+@pytest.mark.parametrize("function", ["RouterFunction", "OutcomesFunction", "RemindersFunction"])
+def test_functions_that_make_or_check_links_read_only_the_link_key(translated, sam_template, function):
+    reading = [s for s in _statements(translated, function) if "ssm:GetParameter" in _as_list(s["Action"])]
+    assert [(_as_list(s["Action"]), s["Resource"]) for s in reading] == [(["ssm:GetParameter"], {"Fn::Sub": KEY_ARN})]
+    variables = translated["Resources"][function]["Properties"]["Environment"]["Variables"]
+    assert variables["OUTCOME_LINK_KEY_PARAMETER"] == {"Ref": "OutcomeLinkKeyName"}
+    # The key is a SecureString CloudFormation cannot create: the template lists it for `cchcc keys`.
+    [listed] = Template.load(TEMPLATE).secure_parameters()
+    assert (listed.template_parameter, listed.generate) == ("OutcomeLinkKeyName", "key")
+    assert listed.name == sam_template["Parameters"]["OutcomeLinkKeyName"]["Default"]
+
+
+def test_intake_never_reads_the_link_key(translated):
+    assert not any("ssm:" in json.dumps(s) for s in _statements(translated, "IntakeFunction"))
+
+
+def test_outcomes_may_only_read_a_referral_and_append_items(translated):
+    assert _role_actions(translated, "OutcomesFunction") == {"dynamodb:Query", "dynamodb:PutItem", "ssm:GetParameter"}
+    [table] = [s for s in _statements(translated, "OutcomesFunction") if "dynamodb:PutItem" in _as_list(s["Action"])]
+    assert table["Resource"] == {"Fn::GetAtt": ["ReferralsTable", "Arn"]}  # no index, no scan
+
+
+def test_reminders_query_only_the_awaiting_index_and_send_only_as_the_sender(translated):
+    statements = _statements(translated, "RemindersFunction")
+    [query] = [s for s in statements if "dynamodb:Query" in _as_list(s["Action"])]
+    assert _as_list(query["Action"]) == ["dynamodb:Query"]
+    assert query["Resource"] == {"Fn::Sub": "${ReferralsTable.Arn}/index/gsi2"}  # never the table itself
+    actions = _role_actions(translated, "RemindersFunction")
+    assert not {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "ses:SendRawEmail"} & actions
+    [ses] = [s for s in statements if "ses:SendEmail" in _as_list(s["Action"])]
+    assert "identity/${SenderEmail}" in json.dumps(ses["Resource"])
+
+
+def test_reminders_run_on_weekdays_at_nine_london_time_with_the_scheduled_time(translated):
+    schedules = resources_of_type(translated, "AWS::Scheduler::Schedule")
+    [schedule] = schedules.values()
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == "cron(0 9 ? * MON-FRI *)"
+    assert props["ScheduleExpressionTimezone"] == "Europe/London"
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": ["RemindersFunction", "Arn"]}
+    assert json.loads(props["Target"]["Input"]) == {"at": "<aws.scheduler.scheduled-time>"}
+    assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    [invoke] = resources_of_type(translated, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke["Properties"]["MaximumRetryAttempts"] == 2  # a failed digest is retried (never doubled)
+    # The local stack reads the same schedule.
+    [trigger] = Template.load(TEMPLATE).functions()["RemindersFunction"].schedules
+    assert (trigger.expression, trigger.timezone, trigger.retry_attempts) == (
+        "cron(0 9 ? * MON-FRI *)", "Europe/London", 2)
 
 
 def test_cors_allows_the_site_origin_only(translated):
@@ -269,18 +343,27 @@ def _records(name):
     return json.loads((ROOT / "tests" / "events" / name).read_text(encoding="utf-8"))["Records"]
 
 
-def test_stream_filter_passes_new_referrals_only():
+PREDICATES = (storage.new_referral_reference, storage.new_outcome, storage.new_handover)
+
+
+def test_stream_filter_passes_exactly_what_the_predicates_name():
     """Given the sample stream events, the template's filter (run by the one matcher, as the local
-    stack runs it) lets through exactly the records hub.storage calls a new referral."""
+    stack runs it) lets through exactly the records one of hub.storage's predicates names: a new
+    referral, a new outcome or a new handover; and each pattern lets through one kind."""
     [router] = [f for f in Template.load(TEMPLATE).functions().values() if f.streams]
     patterns = router.streams[0].filters
-    assert patterns, "the router has no FilterCriteria"
-    records = _records("stream_insert_referral.json") + _records("stream_ignored_records.json")
+    assert len(patterns) == len(PREDICATES), "one pattern per kind of stream item"
+    records = (_records("stream_insert_referral.json") + _records("stream_insert_outcome_and_handover.json")
+               + _records("stream_ignored_records.json"))
     for record in records:
         keys = storage.from_item(record["dynamodb"]["Keys"])
-        new = storage.new_referral_reference(record["eventName"], keys) is not None
-        assert filters.passes(patterns, record) == new, record["dynamodb"]["Keys"]
-    assert any(filters.passes(patterns, r) for r in records) and not all(filters.passes(patterns, r) for r in records)
+        named = [p.__name__ for p in PREDICATES if p(record["eventName"], keys) is not None]
+        matched = [i for i, pattern in enumerate(patterns) if filters.matches(pattern, record)]
+        assert len(named) == len(matched) <= 1, (record["dynamodb"]["Keys"], named, matched)
+        assert filters.passes(patterns, record) == bool(named), record["dynamodb"]["Keys"]
+    for predicate in PREDICATES:  # every kind has a sample record that passes
+        assert any(predicate(r["eventName"], storage.from_item(r["dynamodb"]["Keys"])) for r in records), predicate
+    assert not all(filters.passes(patterns, r) for r in records)
 
 
 # --- site --------------------------------------------------------------------------------------
@@ -330,6 +413,22 @@ def test_api_path_goes_uncached_to_the_http_api(translated):
     headers = {h.lower() for h in forwarded["HeadersConfig"]["Headers"]}
     assert {"content-type", "origin"} <= headers and "host" not in headers
     assert forwarded["CookiesConfig"]["CookieBehavior"] == "none"
+
+
+def test_outcome_pages_go_uncached_to_the_api_and_keep_their_no_referrer(translated, sam_template):
+    """/api/outcomes/<token> is served by the first behaviour that matches (as CloudFront and the
+    local stack pick): the API, uncached, with Accept forwarded (a GET may ask for JSON). The
+    response headers policy must not replace the function's Referrer-Policy: no-referrer."""
+    config = _distribution(translated)
+    behaviours = Template.load(TEMPLATE).behaviours()
+    first = next(b for b in behaviours if b.matches("/api/outcomes/HX4K-9TMR.cchcc.1767225600.sig"))
+    assert (first.pattern, first.origins) == ("/api/*", ("api",))
+    api = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*")
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    forwarded = translated["Resources"]["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    assert "accept" in {h.lower() for h in forwarded["HeadersConfig"]["Headers"]}
+    policy = sam_template["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    assert policy["SecurityHeadersConfig"]["ReferrerPolicy"]["Override"] is False
 
 
 def test_thanks_page_goes_uncached_with_its_query_string_to_the_http_api(translated):
@@ -479,6 +578,8 @@ def test_alarms_watch_the_dead_letter_queue_errors_throttles_5xx_and_floods(tran
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "RouterDeadLetterQueue", 0),
         ("AWS/Lambda", "Errors", "IntakeFunction", 0),
         ("AWS/Lambda", "Errors", "RouterFunction", 0),
+        ("AWS/Lambda", "Errors", "OutcomesFunction", 0),
+        ("AWS/Lambda", "Errors", "RemindersFunction", 0),
         ("AWS/Lambda", "Throttles", "IntakeFunction", 0),
         ("AWS/Lambda", "Throttles", "RouterFunction", 0),
         # Answers the function gives rather than raises (store outage, bug): its own metric.
@@ -537,9 +638,10 @@ DISTRIBUTIONS = {
     "email_validator": "email-validator",
     "markupsafe": "jinja2",  # comes with Jinja2
     "pydantic_core": "pydantic",  # comes with pydantic
+    "holidays": "holidays",
 }
 IN_LAMBDA_RUNTIME = {"boto3", "botocore"}  # the python3.12 runtime ships them (pinning is optional)
-LOCAL = {"hub", "intake", "router"}
+LOCAL = {"hub", "edge", "intake", "router", "outcomes", "reminders"}
 
 
 def _imported_top_level_modules() -> set[str]:

@@ -27,6 +27,8 @@ EVENTS = ROOT / "tests" / "events"
 TABLE = "cchcc-referrals-test"
 REGION = "eu-west-2"
 SENDER = "no-reply@example.org"  # programme.yml sender_email
+LINK_KEY_PARAMETER = "/cchcc-test/outcome-link-key"
+LINK_KEY = "test-outcome-link-key-" + "k" * 24  # the current key the functions read from SSM
 
 # Obviously fake personal data; tests assert none of it ever reaches the logs.
 PERSON = {
@@ -73,6 +75,7 @@ def aws(monkeypatch, campaigns_file):
         "SITE_ORIGIN": "http://127.0.0.1:8000",
         "CCHCC_PROGRAMME_FILE": str(PROGRAMME),
         "CCHCC_CAMPAIGNS_FILE": str(campaigns_file),
+        "OUTCOME_LINK_KEY_PARAMETER": LINK_KEY_PARAMETER,
         "POWERTOOLS_METRICS_NAMESPACE": "CCHCC",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
     }.items():
@@ -82,6 +85,9 @@ def aws(monkeypatch, campaigns_file):
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_table(dynamodb, Template.load(TEMPLATE), TABLE)
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=SENDER)
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=LINK_KEY_PARAMETER, Type="SecureString", Value=LINK_KEY
+        )
         yield dynamodb
 
 

@@ -31,6 +31,9 @@ SPOKE_EMAILS = {
 
 
 def submit(intake, ctx, **overrides) -> str:
+    """A referral with a phone number only: the spokes' messages are the only ones sent (the
+    resident's confirmation, for someone who gives an email, is tests/integration/test_outcomes.py's)."""
+    overrides.setdefault("email", None)
     response = intake.lambda_handler(api_event(json.dumps(valid_answers(**overrides)), "application/json"), ctx)
     assert response["statusCode"] == 201, response["body"]
     return json.loads(response["body"])["reference"]
@@ -134,9 +137,11 @@ def test_given_sample_stream_event_when_router_runs_then_the_referral_is_routed(
     result = router_app.lambda_handler(event, lambda_context)
 
     assert result == {"batchItemFailures": []}
-    [message] = sent_emails()
+    # The spoke's notification, and the resident's confirmation (the sample gave an email).
+    message, confirmation = sent_emails()
     assert message.destinations["ToAddresses"] == [SPOKE_EMAILS["cchcc"]]
     assert "HX4K-9TMR" in message.subject
+    assert confirmation.subject == "Your CCHCC reference is HX4K-9TMR"
 
 
 def test_given_non_referral_records_when_router_runs_then_they_are_ignored(aws, router_app, lambda_context):

@@ -376,6 +376,75 @@ def test_each_functions_log_lines_name_that_function(server):
     assert {line["service"] for line in notified} == {"router"}
 
 
+def test_the_reminders_run_on_demand_with_a_given_clock_once_a_day(server):
+    """POST /_local/run/reminders?at= runs the scheduled function as its schedule would on that day:
+    JSON counts back, the digests in the outbox with their kind, nothing new the second time."""
+    from datetime import date, timedelta
+
+    from hub.workdays import WorkingDays
+
+    payload = {**PERSON, "postcode": "LS9 7AB", "age": 40, "consent": "yes", "submission_id": "servetest-remind-01"}
+    status, _, body = request(server.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    assert status == 201, body
+    reference = json.loads(body)["reference"]
+    message = server.wait_for_message(reference)
+    assert message["kind"] == "notification" and "/api/outcomes/" in message["text"]
+    day = date.today() + timedelta(days=60)
+    while not WorkingDays().is_working_day(day):
+        day += timedelta(days=1)
+    at = f"{day.isoformat()}T09:00:00Z"
+
+    status, headers, body = request(server.url(f"/_local/run/reminders?at={at}"), b"", method="POST")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    counts = json.loads(body)
+    assert counts["day"] == day.isoformat() and counts["reminders_sent"] >= 1 and counts["escalations_sent"] == 1
+    digests = [m for m in server.outbox() if m["kind"] in ("reminder", "escalation")]
+    assert reference in next(m for m in digests if m["spoke"] == "cchcc")["text"]
+    assert {m["kind"] for m in digests} == {"reminder", "escalation"}
+
+    again = json.loads(request(server.url(f"/_local/run/reminders?at={at}"), b"", method="POST")[2])
+    assert again["reminders_sent"] == again["escalations_sent"] == 0 and again["already_sent"] >= 2
+    assert request(server.url("/_local/run/reminders?at=yesterday"), b"", method="POST")[0] == 400
+    assert request(server.url("/_local/run/nothing"), b"", method="POST")[0] == 404
+    assert "<dt>Kind</dt><dd>reminder</dd>" in request(server.url("/_local/"))[2].decode()
+
+
+def test_the_link_key_rotates_on_the_running_stack_and_links_already_sent_keep_working(server):
+    """`cchcc keys rotate`: a new key signs new links; the previous one still opens the old ones."""
+    def link_for(submission_id: str) -> str:
+        payload = {**PERSON, "postcode": "LS9 7AB", "age": 33, "consent": "yes", "submission_id": submission_id}
+        status, _, body = request(server.url("/api/referrals"), json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        assert status == 201, body
+        message = server.wait_for_message(json.loads(body)["reference"])
+        return "/api/outcomes/" + message["text"].split("/api/outcomes/", 1)[1].split()[0]
+
+    old = link_for("servetest-keys-0001")
+    port = str(server.port)
+    ensured = subprocess.run([CCHCC, "keys", "ensure", "--port", port], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert ensured.returncode == 0 and "exists (left as it is)" in ensured.stdout, ensured.stderr
+    rotated = subprocess.run([CCHCC, "keys", "rotate", "--port", port], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert rotated.returncode == 0 and "rotated" in rotated.stdout, rotated.stderr
+
+    time.sleep(0.5)
+    assert request(server.url(old))[0] == 200  # signed with what is now the previous key
+    # The functions keep the keys for up to 5 minutes; a stack restarted after a rotation signs
+    # with the new key at once. The old link's signature is not one the new key makes.
+    from cchcc.local.state import StackState
+    from hub.links import parse_keys
+    from tests.conftest import PROJECT
+
+    import boto3
+
+    state = StackState.read(PROJECT, server.port)
+    env = state.aws_environment()
+    ssm = boto3.client("ssm", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    keys = parse_keys(ssm.get_parameter(Name=state.extra["secure_parameters"], WithDecryption=True)["Parameter"]["Value"], "local")
+    assert len(keys) == 2
+    for text in (rotated.stdout + rotated.stderr, ensured.stdout + ensured.stderr):
+        assert all(key.decode() not in text for key in keys)  # never printed
+
+
 # ------------------------------------------------------------------------ start-up and shutdown
 
 def test_given_a_bad_programme_file_then_serve_exits_non_zero_naming_file_and_field(tmp_path):
@@ -485,7 +554,8 @@ def test_webhooks_dead_letters_and_redrive_notify_each_spoke_once(tmp_path):
             assert time.monotonic() < deadline, served.output()[-3000:]
             time.sleep(0.2)
         emails = [m for m in served.outbox() if m["reference"] == local and m["channel"] == "email"]
-        assert len(emails) == 1 and emails[0]["spoke"] == "cchcc"
+        # The spoke's email and the resident's confirmation went; only the webhook is retried.
+        assert [(m["spoke"], m["kind"]) for m in emails] == [("cchcc", "notification"), (None, "confirmation")]
 
         sink = Sink(sink_port)
         redrive = subprocess.run(
@@ -494,7 +564,8 @@ def test_webhooks_dead_letters_and_redrive_notify_each_spoke_once(tmp_path):
         assert redrive.returncode == 0, redrive.stdout + redrive.stderr
         assert local in redrive.stdout and "1 deleted" in redrive.stdout
         assert [h["reference"] for h in sink.received] == [local]
-        assert len([m for m in served.outbox() if m["reference"] == local and m["channel"] == "email"]) == 1
+        emails = [m["kind"] for m in served.outbox() if m["reference"] == local and m["channel"] == "email"]
+        assert emails == ["notification", "confirmation"]  # neither repeated by the retries or the redrive
         assert "dead-letter queue: 0 messages" in request(served.url("/_local/"))[2].decode()
 
         # Again: nothing left, nothing sent twice.
@@ -529,7 +600,7 @@ def test_with_faults_injected_every_referral_still_reaches_its_spoke_once(tmp_pa
             references.append(json.loads(body)["reference"])
 
         deadline = time.monotonic() + 90
-        while not set(references) <= {m["reference"] for m in served.outbox()}:
+        while not set(references) <= {m["reference"] for m in served.outbox() if m["kind"] == "notification"}:
             assert time.monotonic() < deadline, served.output()[-3000:]
             if "dead-letter queue: 0 messages" not in request(served.url("/_local/"))[2].decode():
                 # A batch ran out of retries: route what is left, as the data controller would.
@@ -538,9 +609,11 @@ def test_with_faults_injected_every_referral_still_reaches_its_spoke_once(tmp_pa
                 assert redrive.returncode == 0, redrive.stdout + redrive.stderr
             time.sleep(0.3)
         time.sleep(1.0)  # anything still being retried would show up now
-        sent = [m["reference"] for m in served.outbox()]
+        sent = [m["reference"] for m in served.outbox() if m["kind"] == "notification"]
         assert sorted(sent) == sorted(references)  # each once: none lost, none twice
-        assert "notification failed" in served.output()  # the faults did happen
+        confirmed = [m["reference"] for m in served.outbox() if m["kind"] == "confirmation"]
+        assert len(confirmed) == len(set(confirmed))  # a resident is never confirmed twice either
+        assert "message not sent" in served.output()  # the faults did happen
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0

@@ -36,6 +36,15 @@ def test_the_sample_programme_loads() -> None:
     assert programme.spoke("nobody") is None
 
 
+def test_after_the_referral_settings_default_when_left_out() -> None:
+    data = copy.deepcopy(SAMPLE_DATA)
+    for key in ("outcome_link_days", "reminder_after_working_days", "escalate_after_working_days"):
+        data.pop(key, None)
+    programme = Programme.model_validate(data)
+    assert (programme.outcome_link_days, programme.reminder_after_working_days,
+            programme.escalate_after_working_days) == (120, 5, 10)
+
+
 def test_partner_organisations_are_listed_once_in_priority_order() -> None:
     assert load_programme(SAMPLE).organisations == [
         "Leeds Health and Care Academy",
@@ -125,6 +134,15 @@ MISTAKES = [
         ["pattern"],
         id="webhook secret given instead of env var name",
     ),
+    # after the referral
+    pytest.param(set_at("outcome_link_days", 3), "outcome_link_days", ["greater than or equal to 7"], id="links too short"),
+    pytest.param(
+        set_at("escalate_after_working_days", 5),
+        "escalate_after_working_days",
+        ["more than reminder_after_working_days (5)"],
+        id="escalation before the reminder",
+    ),
+    pytest.param(set_at("reminder_after_working_days", 0), "reminder_after_working_days", ["greater than or equal to 1"], id="no reminder days"),
     # missing
     pytest.param(delete_at("triage"), "triage", ["required", "missing"], id="missing triage"),
     pytest.param(delete_at("spokes.1.email"), "spokes[1].email", ["required", "missing"], id="missing spoke email"),

@@ -96,6 +96,7 @@ def test_given_notification_when_sent_by_ses_then_text_html_and_tags_go_with_it(
     body = call["Content"]["Simple"]["Body"]
     assert body["Text"]["Data"] == message.text and body["Html"]["Data"] == message.html
     assert {t["Name"]: t["Value"] for t in call["EmailTags"]} == {
+        "kind": "notification",  # the local outbox's `kind`
         "spoke": "lcc-employment-skills",
         "reference": "HX4K-9TMR",
     }
@@ -140,3 +141,64 @@ def test_given_support_needs_over_several_lines_then_they_cannot_add_lines_of_ou
     assert [line for line in lines if line.startswith("Reference:")] == [f"Reference: {referral.reference}"]
     assert [line for line in lines if line.startswith("Why you:")] == ["Why you: the person lives in Leeds."]
     assert "Support needs: Mornings\n    Reference: FAKE-0000\n    Why you: the person asked" in text
+
+
+# -- after the referral: outcome links, handovers, the resident's confirmation ------------------
+
+
+def test_given_an_outcome_link_then_email_and_webhook_carry_it():
+    url = "https://cchcc.example.org/api/outcomes/HX4K-9TMR.lcc-employment-skills.1767225600." + "s" * 43
+    message = build_notification(REFERRAL, LCC, [LCC], PROGRAMME, outcome_url=url)
+    assert url in message.text and f'href="{url}"' in message.html
+    assert "Record what happened, or refer them on" in message.text
+    assert message.payload["outcome_url"] == url and message.payload["type"] == "notification"
+    assert message.kind == "notification"
+
+
+def test_given_a_handover_then_the_next_spoke_is_told_who_referred_and_why():
+    from hub.models import Handover
+
+    handover = Handover(reference="HX4K-9TMR", id="refer-0001", at="2025-03-20T10:00:00.000Z", from_spoke="cchcc",
+                        to_spoke="lcc-employment-skills", kind="referred-on", note="Wants evening courses")
+    message = build_notification(REFERRAL, LCC, [LCC], PROGRAMME, handover=handover, outcome_url="https://x/api/outcomes/t")
+    assert message.subject == "Referral HX4K-9TMR referred to you by CCHCC team"
+    assert message.kind == "referred-on" and message.payload["type"] == "referred-on"
+    assert message.payload["referred_by"] == "cchcc" and message.payload["note"] == "Wants evening courses"
+    for body in (message.text, message.html):
+        assert "CCHCC team has referred a person on to you." in body and "Wants evening courses" in body
+        assert "Polish" in body  # what the receiving spoke receives, as for any notification
+    assigned = build_notification(REFERRAL, LCC, [LCC], PROGRAMME, handover=handover.model_copy(update={"kind": "assigned", "from_spoke": "hub"}))
+    assert assigned.subject == "Referral HX4K-9TMR assigned to you by the CCHCC hub"
+
+
+def test_given_a_resident_email_then_the_confirmation_has_the_reference_next_steps_and_phone_only():
+    from hub.notifications import build_confirmation
+
+    message = build_confirmation(REFERRAL, [LCC], PROGRAMME)
+    assert message.to == ("zqx@example.com",) and message.spoke is None and message.kind == "confirmation"
+    assert message.subject == "Your CCHCC reference is HX4K-9TMR"
+    assert {t["Name"] for t in message.tags} == {"kind", "reference"}  # no spoke tag on a resident's email
+    for body in (message.text, message.html):
+        assert "HX4K-9TMR" in body and "0113 496 0000" in body and "within 5 working days" in body
+        assert "Leeds City Council Employment and Skills" in body
+        for private in ("Zqx", "Testperson", "07700900982", "LS12", "Polish", "Qwv"):
+            assert private not in body  # nothing else they told us
+    triage_referral, triage = stored(programme=PROGRAMME, postcode="M1 1AA")
+    assert "Our team will look at your details" in build_confirmation(triage_referral, triage, PROGRAMME).text
+
+
+def test_ses_rejecting_an_address_is_permanent_and_throttling_is_not():
+    from botocore.exceptions import ClientError
+
+    class Refusing:
+        def __init__(self, code):
+            self.code = code
+
+        def send_email(self, **kwargs):
+            raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "SendEmail")
+
+    message = build_notification(REFERRAL, LCC, [LCC], PROGRAMME)
+    for code, permanent in (("MessageRejected", True), ("Throttling", False), ("TooManyRequestsException", False)):
+        with pytest.raises(NotificationFailedError) as caught:
+            SesNotifier("no-reply@example.org", client=Refusing(code)).send(message)
+        assert caught.value.permanent is permanent, code
