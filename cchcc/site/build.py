@@ -16,14 +16,17 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cchcc.project import Project
-from cchcc.site.campaigns import Campaign, CampaignError, catalogue, load_all
+from cchcc.site.campaigns import Campaign, CampaignError, catalogue, load_all, out_of_date
 from cchcc.site.pay import PayTable, load_pay
 from hub.config import ConfigError, Programme, load_programme
 from hub.problems import Problem, ProblemsError
+
+if TYPE_CHECKING:
+    from cchcc.site.published import Published
 
 CONTEXT_KEY = "cchcc_build"
 CAMPAIGN_HOOK = "site/hooks/campaigns.py"
@@ -60,6 +63,8 @@ class SiteContext:
     today: dt.date
     made: Counter[str] = field(default_factory=Counter)  # QR codes, PDFs, previews made (not cached)
     hooks: dict[str, Any] = field(default_factory=dict)  # each hook's own state for this build
+    published: Published | None = None  # every QR code id ever published (cchcc.site.published)
+    warnings: list[Problem] = field(default_factory=list)  # what a build reports but does not stop for
 
     @classmethod
     def load(
@@ -69,10 +74,20 @@ class SiteContext:
         cache_dir: Path | None = None,
         today: dt.date | None = None,
         campaigns: bool = True,
+        strict: bool = False,
     ) -> "SiteContext":
-        """Check the programme, pay and every campaign. Raises PublishError listing every problem."""
+        """Check the programme, pay, every campaign and every translation. Raises PublishError listing
+        every problem.
+
+        ``strict`` (``cchcc check``) also fails for what a build only warns about: a language missing a
+        message English has (the page shows it in English) and an event that is over but still takes
+        registrations (the build closes it).
+        """
+        from cchcc.site import areas, published, translations
+
+        today = today or dt.date.today()
         problems: list[Problem] = []
-        programme = pay = None
+        programme = pay = registry = None
         try:
             programme = load_programme(project.require_programme())
         except ConfigError as exc:
@@ -84,15 +99,30 @@ class SiteContext:
         except ProblemsError as exc:
             problems += exc.problems
         found: list[Campaign] = []
+        warnings: list[Problem] = []
         if campaigns:
             try:
                 found = load_all(project)
             except CampaignError as exc:
                 problems += exc.problems
+            try:
+                registry = published.load(project)
+                problems += published.reuse_problems(project, registry, found)
+            except ProblemsError as exc:
+                problems += exc.problems
+            if programme is not None:
+                problems += areas.problems(project, programme, found)
+            warnings += out_of_date(project, found, today)
+        warnings += translations.problems(project)
+        if strict:
+            problems, warnings = problems + warnings, []
         if problems:
             raise PublishError(problems)
         assert programme is not None and pay is not None
-        return cls(project, programme, pay, found, Path(cache_dir or project.cache_dir), today or dt.date.today())
+        return cls(
+            project, programme, pay, found, Path(cache_dir or project.cache_dir), today,
+            published=registry, warnings=warnings,
+        )
 
 
 def context_for(config: Any) -> SiteContext:
@@ -126,6 +156,9 @@ class BuildResult:
     seconds: float
     generated: dict[str, int]
     catalogue_file: Path | None
+    warnings: list[Problem] = field(default_factory=list)
+    published_file: Path | None = None  # written when new QR code ids were published
+    site_url: str = ""
 
 
 def catalogue_path(site_dir: Path) -> Path:
@@ -187,4 +220,10 @@ def build(
     seconds = time.perf_counter() - start
     generated = {k: context.made.get(k, 0) for k in ("qr", "pdf", "preview")}
     written = catalogue(context.campaigns).write(catalogue_path(site_dir)) if campaigns else None
-    return BuildResult(site_dir, context.campaigns, seconds, generated, written)
+    registry = None
+    if campaigns and context.published is not None:
+        updated = context.published.updated(context.campaigns)
+        registry = updated.path if updated.write_if_changed() else None
+    return BuildResult(
+        site_dir, context.campaigns, seconds, generated, written, context.warnings, registry, cfg.site_url or "",
+    )

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import form
+from hub import form, i18n
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme, Webhook
 from hub.models import AssignmentRecord, Referral
@@ -48,6 +48,18 @@ class Notification:
     html: str
     payload: dict[str, Any]  # the webhook body: same facts, machine-readable
     webhook: Webhook | None = None
+
+
+CHANNEL_WORDS = {
+    "web": "on the website, by themselves",
+    "assisted": "with outreach staff, who filled in the form with them (assisted)",
+}
+
+
+def _language_label(code: str) -> str:
+    """``Urdu (ur)``: the spoke reads which language the person chose on the site."""
+    language = i18n.language(code)
+    return f"{language.english_name} ({language.code})"
 
 
 def _display(field: form.Field, value: Any) -> str:
@@ -102,6 +114,9 @@ def build_notification(
         "campaign": catalogue.campaign_label(referral.campaign) if referral.campaign else "not recorded",
         "source": catalogue.placement_label(referral.source) if referral.source else "not recorded",
         "received": referral.received,
+        "event": catalogue.event_label(referral.event) if referral.event else None,
+        "channel": CHANNEL_WORDS.get(referral.channel, referral.channel),
+        "page_language": _language_label(referral.lang),
         "rule": assignment.rule,
         "reason": assignment.reason,
         "why": why,
@@ -114,6 +129,9 @@ def build_notification(
         "role": assignment.role,
         "campaign": referral.campaign,
         "source": referral.source,
+        "event": referral.event,
+        "channel": referral.channel,
+        "lang": referral.lang,
         "received": referral.received,
         "rule": assignment.rule,
         "reason": assignment.reason,

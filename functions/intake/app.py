@@ -43,6 +43,15 @@ def _headers() -> dict[str, str]:
     return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
 
 
+def _language() -> str:
+    """The language the request's form names, for an error page in it (English when it cannot tell)."""
+    try:
+        event = app.current_event
+        return web.language_of(_headers(), event.body, bool(event.is_base64_encoded))
+    except Exception:  # noqa: BLE001 (an error page must never fail for this)
+        return "en"
+
+
 @app.post("/api/referrals")
 def create_referral() -> Response:
     event = app.current_event
@@ -56,7 +65,8 @@ def create_referral() -> Response:
 @app.get("/thanks/")
 def thanks() -> Response:
     """The thanks page showing ``?ref=`` when it is a valid reference (never logs the query string)."""
-    shown = thanks_page.show(app.current_event.get_query_string_value("ref"))
+    event = app.current_event
+    shown = thanks_page.show(event.get_query_string_value("ref"), event.get_query_string_value("lang"))
     metrics.add_metric(name=f"ThanksPage_{shown.kind}", unit=MetricUnit.Count, value=1)
     return Response(200, web.HTML, shown.html, {"Cache-Control": "no-store"})
 
@@ -65,14 +75,14 @@ def thanks() -> Response:
 def request_rejected(exc: web.RequestRejectedError) -> Response:
     logger.info("request rejected", status=exc.status)
     metrics.add_metric(name=f"Rejected_{exc.status}", unit=MetricUnit.Count, value=1)
-    return web.rejected(exc, web.wants_html(_headers()), programme)
+    return web.rejected(exc, web.wants_html(_headers()), programme, _language())
 
 
 @app.exception_handler(StoreUnavailableError)
 def store_unavailable(exc: StoreUnavailableError) -> Response:
     logger.warning("store unavailable", error=type(exc.__cause__ or exc).__name__)
     metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
-    return web.store_unavailable(web.wants_html(_headers()), programme)
+    return web.store_unavailable(web.wants_html(_headers()), programme, _language())
 
 
 @app.exception_handler(Exception)
@@ -80,7 +90,7 @@ def unexpected(exc: Exception) -> Response:
     # Frames only: exception messages (e.g. pydantic's) can quote what the visitor sent.
     logger.error("unexpected error", error=type(exc).__name__, frames=traceback.format_tb(exc.__traceback__))
     metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
-    return web.unexpected(web.wants_html(_headers()), programme)
+    return web.unexpected(web.wants_html(_headers()), programme, _language())
 
 
 @logger.inject_lambda_context(log_event=False)
