@@ -88,11 +88,13 @@ def test_home_page_has_three_steps_named_partners_and_one_call_to_action(site_bu
     assert len(re.findall(r'class="cc-button[ "]', article)) == 1
 
 
-def test_thanks_page_says_who_contacts_you_and_by_when(site_build):
+def test_thanks_page_says_what_happens_next_by_when_and_who_to_call(site_build):
     text = text_of(site_build.page("/thanks/"))
+    assert "What happens next" in text
     assert f"{PROGRAMME['programme']['contact_within_working_days']} working days" in text
-    for spoke in PROGRAMME["spokes"]:
-        assert spoke["name"] in text
+    assert PROGRAMME["programme"]["contact_phone"] in text and PROGRAMME["programme"]["hub_email"] in text
+    # What happens next, not a list of every partner (who helps depends on where the person lives).
+    assert not any(spoke["name"] in text for spoke in PROGRAMME["spokes"])
 
 
 def test_accessibility_statement_names_the_standard_and_the_regulations(site_build):
