@@ -74,16 +74,15 @@ class PayTable(_Strict):
     def _date_text(cls, value: object) -> object:
         return str(value) if value is not None and not isinstance(value, str) else value
 
-    @field_validator("note_source")
-    @classmethod
-    def _sourced(cls, value: str, info) -> str:
-        note = info.data.get("note", "")
-        if re.search(r"[0-9]", note) and not value.strip():
+    @model_validator(mode="after")
+    def _sourced(self) -> "PayTable":
+        # A figure: a percentage or an amount of money (a year such as 2026/27 is not one).
+        if re.search(r"[0-9]\s*%|£\s*[0-9]|[0-9]+\s*(pounds|per ?cent)", self.note, re.I) and not self.note_source.strip():
             raise ValueError(
-                "the note gives a figure, so say where it comes from and when (for example "
+                "note_source: the note gives a figure, so say where it comes from and when (for example "
                 "'NHS Employers, pay table 2026/27, published March 2026'), or leave the figure out"
             )
-        return value
+        return self
 
     @model_validator(mode="after")
     def _ids(self) -> "PayTable":

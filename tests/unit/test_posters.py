@@ -55,3 +55,15 @@ def test_every_poster_gives_the_phone_number_and_a_local_build_says_not_to_print
     assert public.phone == local.phone == "0113 496 0000"
     assert public.local_url == "" and local.local_url == "http://127.0.0.1:8000/"
     assert qr.is_local("http://localhost:8000/") and not qr.is_local("https://jobs.example.org/")
+
+
+@pytest.mark.parametrize("site_url, local", [("http://127.0.0.1:8000/", True), ("https://jobs.example.org/", False)])
+def test_a_local_build_says_its_codes_open_this_computer_and_how_to_set_the_address(monkeypatch, capsys, tmp_path, site_url, local):
+    from cchcc import cli
+    from cchcc.site import build as site_build
+    from cchcc.site.build import BuildResult
+
+    monkeypatch.setattr(site_build, "build", lambda project, **kw: BuildResult(tmp_path, [], 1.0, {"qr": 0, "pdf": 0, "preview": 0}, None, site_url=site_url))
+    assert cli.main(["--project", str(PROJECT.root), "build", "--site-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (f"QR codes and posters point at {site_url}" in out and "--site-url" in out and "CCHCC_SITE_URL" in out) == local
