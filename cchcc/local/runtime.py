@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -82,6 +83,9 @@ def _send(channel: TextIO, message: dict[str, Any]) -> None:
 
 
 def serve(handler_name: str, function_name: str, timeout: float, memory: int) -> int:
+    # Ctrl-C in a terminal reaches the whole process group: the local stack stops its workers
+    # itself (it closes their stdin), so a worker never dies half-way through an invocation.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the function's own output goes to stderr
     region = os.environ.get("AWS_REGION", "eu-west-2")
