@@ -152,9 +152,9 @@ def languages() -> list[Language]:
     return [language for language, _ in _catalogues().values()]
 
 
-def language(code: str | None) -> Language:
+def language(code: object) -> Language:
     """The language for ``code``; English when the code is not one of ours."""
-    found = _catalogues().get(code or DEFAULT)
+    found = _catalogues().get(code) if isinstance(code, str) else None
     return (found or _catalogues()[DEFAULT])[0]
 
 
@@ -162,17 +162,21 @@ def is_language(code: object) -> bool:
     return isinstance(code, str) and code in _catalogues()
 
 
+def translator(code: object) -> Translator:
+    """The translator for ``code`` (English for an unknown code, or anything that is not a code)."""
+    return _translator(language(code).code)
+
+
 @lru_cache(maxsize=None)
-def translator(code: str | None) -> Translator:
-    """The translator for ``code`` (English for an unknown code)."""
-    language_, messages = _catalogues().get(code or DEFAULT) or _catalogues()[DEFAULT]
+def _translator(code: str) -> Translator:
+    language_, messages = _catalogues()[code]
     return Translator(language_, messages)
 
 
 def reload() -> None:
     """Forget the catalogues read so far (tests that write a catalogue, ``mkdocs serve``)."""
     _catalogues.cache_clear()
-    translator.cache_clear()
+    _translator.cache_clear()
 
 
 def path_prefix(code: str) -> str:
