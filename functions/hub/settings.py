@@ -62,7 +62,8 @@ class Settings(BaseModel):
     )
     thanks_page: Path | None = Field(
         default=None, alias="CCHCC_THANKS_PAGE",
-        description="The built thanks page the intake function fills with a reference (default: thanks.html in the task root).",
+        description="The built thanks page the intake function fills with a reference (default: thanks.html in the "
+        "task root); the page in another language is beside it (thanks.<code>.html, or <site>/<code>/thanks/).",
     )
     idempotency_window_seconds: int = Field(
         default=600, alias="IDEMPOTENCY_WINDOW_SECONDS", ge=1, le=86400,

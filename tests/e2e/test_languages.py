@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 
 from hub import form, i18n
 
-from .support import API, messages_for, submit, unique_name
+from .support import messages_for, submit, unique_name
 from .test_accessibility import assert_accessible
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,6 @@ the code that put them on the page.
 
 from __future__ import annotations
 
-import gzip
 import html as htmllib
 import json
 import re

@@ -119,7 +119,7 @@ def test_browser_rules_carry_the_servers_messages_and_the_scripts_words_in_the_l
         ("مثال LS9 7AB", f"مثال {i18n.LRI}LS9 7AB{i18n.PDI}"),
         ("جیسے name@example.com", f"جیسے {i18n.LRI}name@example.com{i18n.PDI}"),
         ("%(phone)s پر کال", f"{i18n.LRI}%(phone)s{i18n.PDI} پر کال"),
-        ('ہمارا <a href="%(privacy_url)s">نوٹس</a>', f'ہمارا <a href="%(privacy_url)s">نوٹس</a>'),
+        ('ہمارا <a href="%(privacy_url)s">نوٹس</a>', 'ہمارا <a href="%(privacy_url)s">نوٹس</a>'),
         ("صرف اردو", "صرف اردو"),
     ],
 )
