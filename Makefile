@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Debian's Chromium; the e2e tests and the audit drive this binary (overridable for the Makefile's own test).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser fonts build serve test test-fast bench audit check deploy deploy-check clean
+.PHONY: install browser fonts build serve edit test test-fast bench audit check deploy deploy-check clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -16,7 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser editor (/admin/): Decap CMS and its local backend from the npm registry, exactly as
+# package-lock.json pins them, and its bundle (site/admin/build.mjs). Node.js 20+ and npm needed.
+NODE_STAMP := node_modules/.installed
+ADMIN      := node_modules/.cchcc-admin/cms.js
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 or later (it brings npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+$(ADMIN): $(NODE_STAMP) site/admin/build.mjs $(wildcard site/admin/src/*)
+	npm run --silent build:admin
+
+install: $(STAMP) $(ADMIN)
 
 # Debian's Chromium and poppler (pdftoppm) for browser and PDF tests, and the Noto fonts that print
 # the posters' Urdu strapline (fonts-noto-core). Never a downloaded browser or font.
@@ -53,11 +65,17 @@ serve: $(STAMP) fonts
 	$(BIN)/cchcc build
 	$(BIN)/cchcc serve --port $(PORT)
 
-test: $(STAMP) browser
+# The hub with the browser editor at http://127.0.0.1:8000/admin/ (docs/publishing.md): saves are
+# checked as `cchcc check` does, written into this checkout, and the site is rebuilt after each.
+edit: $(STAMP) $(ADMIN)
+	$(BIN)/cchcc build
+	$(BIN)/cchcc serve --edit --port $(PORT)
+
+test: $(STAMP) $(ADMIN) browser
 	$(BIN)/python -m pytest
 
 # Everything but the browser tests, for a quick loop.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(ADMIN)
 	$(BIN)/python -m pytest -m "not e2e"
 
 bench: $(STAMP)
@@ -76,15 +94,17 @@ $(SAM):
 	$(SAM_DIR)/bin/python -m pip install --quiet 'aws-sam-cli>=1.140,<2'
 
 # Everything that can be checked without an AWS account, the SAM CLI's own build included.
-deploy-check: $(STAMP) $(SAM) fonts
+deploy-check: $(STAMP) $(ADMIN) $(SAM) fonts
 	$(BIN)/cchcc check
-	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/github-deploy.yaml
 	$(BIN)/python -m pytest tests/infra -q
 	$(BIN)/cchcc build
 	$(BIN)/python -m cchcc.ops.samcheck --sam $(SAM)
 
+# DEPLOY_ARGS: what the pipeline adds (.github/workflows/ci.yml): --no-confirm, the CloudFormation
+# role and the artifacts bucket of infra/github-deploy.yaml. The SAM CLI comes from .cache/sam.
 deploy: deploy-check
-	$(BIN)/cchcc deploy
+	PATH="$(CURDIR)/$(SAM_DIR)/bin:$$PATH" $(BIN)/cchcc deploy $(DEPLOY_ARGS)
 
 clean:
 	rm -rf build .pytest_cache

@@ -12,7 +12,7 @@ from cchcc.project import Project, programme_option
 def cmd_serve(args: argparse.Namespace, project: Project) -> int:
     from cchcc.local.stack import serve
 
-    return serve(project, port=args.port, host=args.host, site_dir=args.site_dir)
+    return serve(project, port=args.port, host=args.host, site_dir=args.site_dir, edit=args.edit)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,5 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default: $PORT or 8000)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--site-dir", type=Path, default=None, help="built site to serve at / (default: build/site)")
+    serve.add_argument(
+        "--edit", action="store_true",
+        help="also run the browser editor at /admin/ (Decap CMS's local backend, from node_modules): saves are "
+        "checked as `cchcc check` does, written into this project, and the site is rebuilt after each one",
+    )
     programme_option(serve)
     serve.set_defaults(func=cmd_serve)

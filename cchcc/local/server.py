@@ -79,6 +79,7 @@ class Front:
     outbox: Any  # cchcc.local.outbox.Outbox
     dead_letters: Callable[[], int | None]
     site_label: str = ""
+    editor: Any = None  # cchcc.local.editor.Editor with `cchcc serve --edit`
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
@@ -370,6 +371,9 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         if method == "POST" and path.startswith("/_local/webhooks/"):
             self._webhook(path.removeprefix("/_local/webhooks/"))
             return
+        if path == "/_local/cms/api/v1":
+            self._editor()
+            return
         try:
             self._read_body(READ_CAP)
         except ValueError:
@@ -386,6 +390,26 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             self._message_html(path, head)
         else:
             self._send_text(HTTPStatus.NOT_FOUND, "Not found\n", head=head)
+
+    def _editor(self) -> None:
+        """The browser editor's backend (``cchcc serve --edit``): saves checked, then written."""
+        from cchcc.local.editor import REQUEST_CAP
+
+        try:
+            body, truncated = self._read_body(REQUEST_CAP)
+        except ValueError:
+            self.close_connection = True
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": "Bad request"})
+            return
+        if self.front.editor is None:
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": "The editor is not running: start the hub with `make edit`"})
+        elif self.command != "POST":
+            self._send_text(HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed\n", [("Allow", "POST")])
+        elif truncated:
+            self._send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "Too large to save"})
+        else:
+            answer = self.front.editor.handle(body)
+            self._send(answer.status, answer.body, [("Content-Type", answer.content_type), ("Cache-Control", "no-store")])
 
     def _webhook(self, spoke: str) -> None:
         spoke = unquote(spoke).strip("/")

@@ -65,7 +65,7 @@ class LocalStack:
     """Everything ``cchcc serve`` runs, started and stopped together."""
 
     def __init__(self, *, project: Project, programme: Programme, host: str, port: int, site_dir: Path,
-                 max_instances: int = 1):
+                 max_instances: int = 1, edit: bool = False):
         self.project = project
         self.programme = programme
         self.host = host
@@ -81,6 +81,8 @@ class LocalStack:
         self.http_thread: threading.Thread | None = None
         self.state_file: Path | None = None
         self.catalogue_file: Path | None = None
+        self.edit = edit
+        self.editor: Any = None  # cchcc.local.editor.Editor, with --edit
 
     def spoke_emails(self) -> dict[str, str]:
         emails = {s.id: str(s.email) for s in self.programme.spokes}
@@ -225,8 +227,31 @@ class LocalStack:
         self.start_pollers()
         self.write_state()
         assert self.httpd is not None
+        if self.edit:
+            self.start_editor()
         self.http_thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True)
         self.http_thread.start()
+
+    def start_editor(self) -> None:
+        """Decap's local backend beside the stack, behind ``/_local/cms/api/v1`` (:mod:`cchcc.local.editor`)."""
+        import socket
+
+        from cchcc.local.editor import DecapServer, Editor, EditorError, Rebuilder
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = DecapServer(self.project, port)
+        try:
+            server.start()
+        except EditorError as exc:
+            raise StartupError(f"the editor cannot start: {exc}") from exc
+        # Built as `cchcc build` builds it (site_url from mkdocs.yml), so the poster cache holds.
+        rebuilder = Rebuilder(self.project, self.site_dir, None)
+        rebuilder.start()
+        self.editor = Editor(self.project, server, rebuilder)
+        assert self.httpd is not None
+        self.httpd.front.editor = self.editor
 
     # -- stop --------------------------------------------------------------------
     def stop(self) -> None:
@@ -235,6 +260,10 @@ class LocalStack:
                 self.httpd.shutdown()
                 self.http_thread.join(5)
             self.httpd.server_close()
+        if self.editor is not None:
+            if self.editor.rebuilder is not None:
+                self.editor.rebuilder.stop()
+            self.editor.server.stop()
         for poller in self.pollers:
             poller.stop()
         for function in self.functions.values():
@@ -245,7 +274,7 @@ class LocalStack:
                 path.unlink(missing_ok=True)
 
 
-def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Path | None = None) -> int:
+def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Path | None = None, edit: bool = False) -> int:
     """Run the local stack until Ctrl-C or SIGTERM. Returns the exit code."""
     from hub.config import ConfigError, load_programme
 
@@ -259,7 +288,7 @@ def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Pat
 
     stack = LocalStack(
         project=project, programme=programme, host=host, port=port,
-        site_dir=Path(site_dir or project.site_dir).resolve(),
+        site_dir=Path(site_dir or project.site_dir).resolve(), edit=edit,
     )
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -272,6 +301,8 @@ def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Pat
         site_note = "" if stack.site_dir.is_dir() else " (site not built yet: run `make build`)"
         print(f"CCHCC hub (local stack) running at {stack.url}/{site_note}", flush=True)
         print(f"  outbox: {stack.url}/_local/   press Ctrl-C to stop", flush=True)
+        if stack.editor is not None:
+            print(f"  editor: {stack.url}/admin/   saves go into {project.root}, checked as `cchcc check` does", flush=True)
         while not stop.wait(0.5):
             pass
         print("cchcc serve: stopping", flush=True)

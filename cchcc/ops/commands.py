@@ -76,7 +76,10 @@ def cmd_deploy(args: argparse.Namespace, project: Project) -> int:
     from cchcc.ops import deploy
 
     try:
-        return deploy.deploy(project, config_path=args.config_file, dry_run=args.dry_run)
+        return deploy.deploy(
+            project, config_path=args.config_file, dry_run=args.dry_run,
+            pipeline=deploy.Pipeline(args.no_confirm, args.cloudformation_role, args.artifacts_bucket),
+        )
     except deploy.DeployError as exc:
         print(f"cchcc deploy: {exc}", file=sys.stderr)
         return 2
@@ -106,5 +109,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     deploy.add_argument("--config-file", type=Path, default=None, help="SAM config (default: samconfig.toml)")
     deploy.add_argument("--dry-run", action="store_true", help="check the configuration and print every command without running any")
+    deploy.add_argument(
+        "--no-confirm", action="store_true",
+        help="deploy the change set without asking (the pipeline: .github/workflows/ci.yml; it was reviewed as a commit)",
+    )
+    deploy.add_argument(
+        "--cloudformation-role", metavar="ARN", default=None,
+        help="the role CloudFormation deploys the stack with (infra/github-deploy.yaml's CloudFormationExecutionRoleArn)",
+    )
+    deploy.add_argument(
+        "--artifacts-bucket", metavar="NAME", default=None,
+        help="where sam deploy uploads the functions (infra/github-deploy.yaml's ArtifactsBucketName; default: SAM's own)",
+    )
     programme_option(deploy)
     deploy.set_defaults(func=cmd_deploy)

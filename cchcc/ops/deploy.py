@@ -198,6 +198,27 @@ def site_policy(site_dir: Path) -> SitePolicy:
     return result
 
 
+# --- the pipeline ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How the pipeline deploys (``.github/workflows/ci.yml``): no prompt, CloudFormation acting
+    through its own role, and the artifacts bucket of ``infra/github-deploy.yaml``."""
+
+    no_confirm: bool = False
+    cloudformation_role: str | None = None
+    artifacts_bucket: str | None = None
+
+    def sam_arguments(self) -> list[str]:
+        args = ["--no-confirm-changeset"] if self.no_confirm else []
+        if self.cloudformation_role:
+            args += ["--role-arn", self.cloudformation_role]
+        # Where the function artifacts go: the pipeline's bucket, or the SAM CLI's own (it makes one).
+        args += ["--s3-bucket", self.artifacts_bucket] if self.artifacts_bucket else ["--resolve-s3"]
+        return args
+
+
 # --- running things --------------------------------------------------------------------------
 
 
@@ -281,6 +302,7 @@ def deploy(
     dry_run: bool = False,
     runner: Runner | None = None,
     which=shutil.which,
+    pipeline: Pipeline | None = None,
 ) -> int:
     from hub.config import ConfigError, load_programme
 
@@ -345,6 +367,7 @@ def deploy(
     runner.run(
         ["sam", "deploy", "--config-file", str(config.path), "--template-file", str(built / "template.yaml"),
          "--stack-name", config.stack_name, "--region", config.region,
+         *(pipeline or Pipeline()).sam_arguments(),
          "--parameter-overrides", *overrides_argument(parameters)]
     )
 

@@ -76,7 +76,7 @@ class SiteContext:
         campaigns: bool = True,
         strict: bool = False,
     ) -> "SiteContext":
-        """Check the programme, pay, every campaign and every translation. Raises PublishError listing
+        """Check the programme, pay, the careers pages, every campaign and every translation. Raises PublishError listing
         every problem.
 
         ``strict`` (``cchcc check``) also fails for what a build only warns about: a language missing a
@@ -98,6 +98,8 @@ class SiteContext:
             pay = load_pay(project.pay_file, project.relative(project.pay_file))
         except ProblemsError as exc:
             problems += exc.problems
+        if programme is not None and pay is not None:
+            problems += _careers_problems(project, programme, pay)
         found: list[Campaign] = []
         warnings: list[Problem] = []
         if campaigns:
@@ -123,6 +125,14 @@ class SiteContext:
             project, programme, pay, found, Path(cache_dir or project.cache_dir), today,
             published=registry, warnings=warnings,
         )
+
+
+def _careers_problems(project: Project, programme: Programme, pay: PayTable) -> list[Problem]:
+    """Careers pages: front matter (:class:`cchcc.site.careers.CareersPage`) and shortcodes, as the build reads them."""
+    from cchcc.site import careers, pages
+
+    data = pages.SiteData(programme, pay)
+    return careers.check_all(project, expand=lambda markdown, page: pages.expand(markdown, data, page=page))
 
 
 def context_for(config: Any) -> SiteContext:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from cchcc.project import Project
 from hub import i18n, postcodes
@@ -35,11 +35,24 @@ def _placement_id(value: str) -> str:
     return value
 
 
-PlacementId = Annotated[str, AfterValidator(_placement_id)]
+PLACEMENT_ID_HINT = (
+    "Short: lowercase letters, digits and hyphens (for example lg-library). Unique across all campaigns. "
+    "It is printed in the QR code, so never change it once posters are printed."
+)
+# The schema says what the check says, so the editor (cchcc.site.cms) can refuse the same ids as you type.
+PlacementId = Annotated[
+    str,
+    AfterValidator(_placement_id),
+    WithJsonSchema({"type": "string", "pattern": _PLACEMENT_ID.pattern, "minLength": 2, "maxLength": 24}),
+]
 Format = Literal["poster-a3", "poster-a4", "flyer-a5", "flyer-a6"]
+# The first words of the example copy `cchcc campaign new` writes (cchcc.site.scaffold): a page that
+# still holds them was never written, so it is not published.
+SCAFFOLD_MARKER = "Write a few short sentences here"
 UNKNOWN_KEY = "unknown key (check the spelling; run 'cchcc campaign new' to see every key)"
 LONDON = ZoneInfo("Europe/London")
-# What `cchcc campaign new` writes where the comms team must put their own words: never published.
+# What `cchcc campaign new` writes in campaign.yml where the comms team must put their own words
+# (headline, summary, area, placement names): never published.
 PLACEHOLDER = "[Replace this"
 
 
@@ -79,18 +92,17 @@ class _Strict(BaseModel):
 class Placement(_Strict):
     """One place a poster or flyer goes. Its id is printed in the QR code, so it never changes."""
 
-    id: PlacementId = Field(description=(
-        "Short id printed in the QR code (/q/<id>): lowercase letters, digits and hyphens, unique across "
-        "every campaign and event. Never change it once posters are printed."
-    ))
-    name: str = Field(min_length=1, max_length=80, description="What the place is, e.g. Local library")
-    format: Format = Field(description="Paper: poster-a3, poster-a4, flyer-a5 or flyer-a6")
-    location: str | None = Field(default=None, max_length=200, description="Exactly where it goes, for the person putting it up")
-    copies: int = Field(default=1, ge=1, le=5000, description="How many to print")
-    outdoor: bool = Field(default=False, description="Outside (bus stops): a QR code that copes with dirt and damage")
+    id: PlacementId = Field(title="Placement id", description=PLACEMENT_ID_HINT)
+    name: str = Field(min_length=1, max_length=80, description="What the place is, for example Lincoln Green library.")
+    format: Format = Field(description="Poster (A3 or A4) or flyer (A5 or A6).")
+    location: str | None = Field(
+        default=None, max_length=200, description="Exactly where it goes, for the person putting it up."
+    )
+    copies: int = Field(default=1, ge=1, le=5000, description="How many to print.")
+    outdoor: bool = Field(default=False, description="On for bus stops and other outside spots (a tougher QR code).")
     viewing_distance_m: float | None = Field(
-        default=None, gt=0, le=10,
-        description="How far away people stand, in metres; the QR code is printed at least a tenth of that wide",
+        default=None, gt=0, le=10, title="Viewing distance (metres)",
+        description="How far away people stand. The QR code is printed at least a tenth of that wide.",
     )
 
     @property
@@ -150,6 +162,14 @@ def _language(value: str) -> str:
             "(a new language is a file functions/hub/translations/<code>.po)"
         )
     return value
+
+
+# The editor (cchcc.site.cms) offers the site's languages to choose from; the check says the same.
+PosterLanguage = Annotated[
+    str,
+    AfterValidator(_language),
+    WithJsonSchema({"type": "string", "enum": [c for c in i18n.codes() if c != i18n.DEFAULT]}),
+]
 
 
 class Event(_Strict):
@@ -221,31 +241,42 @@ class Event(_Strict):
 class CampaignFile(_Strict):
     """What ``campaign.yml`` holds."""
 
-    title: str = Field(min_length=1, max_length=80, description="Shown in the browser tab and on the print pack")
-    headline: str = Field(min_length=1, max_length=70, description="The big words on the page and on every poster")
-    summary: str = Field(min_length=1, max_length=160, description="One line of copy for posters and the page")
-    area: str = Field(min_length=1, max_length=120, description="Where the campaign runs, in words people know")
-    postcodes: list[Annotated[str, AfterValidator(_area_postcode)]] = Field(
-        default=[], max_length=30,
-        description=(
-            "Postcode sectors (LS9 7) or districts (LS14) the campaign reaches: the page says which partner "
-            "helps people there, worked out from the routing rules in programme.yml"
-        ),
+    title: str = Field(min_length=1, max_length=80, description="Shown in the browser tab and on the print pack.")
+    headline: str = Field(
+        min_length=1, max_length=70, description="The big words on the page and on every poster. Keep it short."
     )
-    starts: dt.date = Field(description="First day (YYYY-MM-DD)")
-    ends: dt.date = Field(description="Last day (YYYY-MM-DD), not before the first")
+    summary: str = Field(
+        min_length=1, max_length=160, description="One line of copy for the posters and under the headline."
+    )
+    area: str = Field(min_length=1, max_length=120, description="Where the campaign runs, in words people know.")
+    postcodes: list[Annotated[str, AfterValidator(_area_postcode)]] = Field(
+        default=[], max_length=30, title="Postcode sectors it reaches",
+        description="Sectors such as LS9 7 or districts such as LS14. The page then says which partner will "
+        "contact people there, worked out from the routing rules in programme.yml.",
+    )
+    starts: dt.date = Field(description="The first day of the campaign.")
+    ends: dt.date = Field(description="The last day. It must not be before the start.")
     roles: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(
-        default=[], max_length=6, description="Up to 6 careers pages to suggest (file names in site/docs/careers)",
+        default=[], max_length=6, title="Jobs to suggest",
+        description="Up to 6 careers pages shown under the form.",
+        json_schema_extra={"choices_from": "careers"},
     )
     redirect_after_end: str | None = Field(
-        default=None, description="Where QR codes send people after the campaign ends: /a-page/ on this site or https://...",
+        default=None, title="After the campaign ends, send people to",
+        description="A page on this site such as /get-in-touch/, or an https:// address. Posters cannot be "
+        "reprinted, so set this; without it the QR codes keep opening this campaign's page.",
     )
-    languages: list[Annotated[str, AfterValidator(_language)]] = Field(
-        default=[], max_length=4,
-        description="Languages besides English for the posters' strapline (site language codes, e.g. ur, pl, ro)",
+    languages: list[PosterLanguage] = Field(
+        default=[], max_length=4, title="Poster languages",
+        description="Other languages for every poster's strapline (scan, then choose the language on the page): "
+        "the site's language codes, such as ur, pl and ro.",
     )
-    placements: list[Placement] = Field(min_length=1, description="Every place a poster or flyer goes")
-    events: list[Event] = Field(default=[], description="Events where people can meet the team, each with its own page and QR poster")
+    placements: list[Placement] = Field(
+        min_length=1, description="Every place a poster or flyer goes. Each gets its own QR code."
+    )
+    events: list[Event] = Field(
+        default=[], description="Events people can come to. Each gets its own page, calendar file and QR poster."
+    )
 
     @field_validator("summary")
     @classmethod
@@ -356,6 +387,12 @@ def _landing_copy(project: Project, landing: Path) -> tuple[str, list[Problem]]:
         return body, [Problem(rel, "(front matter)", f"not needed here; put settings in {CAMPAIGN_FILE}")]
     if not body.strip():
         return body, [Problem(rel, "(file)", "is empty; write a few sentences for the landing page")]
+    if SCAFFOLD_MARKER in body:
+        return body, [Problem(
+            rel, "(file)",
+            "still holds the example text from 'cchcc campaign new'; replace it with a few sentences about this campaign",
+            next((n for n, line in enumerate(body.splitlines(), 1) if SCAFFOLD_MARKER in line), None),
+        )]
     return body, []
 
 
@@ -396,11 +433,6 @@ def load_campaign(project: Project, folder: Path, roles: dict[str, str] | None =
             line_of(tree, ("redirect_after_end",)),
         ))
     problems += _placeholders(rel, data, tree)
-    if PLACEHOLDER in body:
-        problems.append(Problem(
-            project.relative(folder / LANDING_FILE), "(file)",
-            "still has the example text from 'cchcc campaign new'; write the landing page copy",
-        ))
     if problems:
         return None, problems
     titles = {r: (roles or {}).get(r, r.replace("-", " ").capitalize()) for r in parsed.roles}
@@ -448,7 +480,7 @@ def load_all(project: Project) -> list[Campaign]:
         rel = project.relative(folder / CAMPAIGN_FILE)
         clashes = [
             Problem(rel, f"{kind}[{i}].id",
-                    f"'{p.id}' is already used by {owner[p.id]}; placement and event ids must be unique across all campaigns",
+                    f"'{p.id}' is already used by {owner[p.id]}; placement ids must be unique across all campaigns, events included",
                     line_in(project, campaign, (kind, i, "id")))
             for kind, items in (("placements", campaign.placements), ("events", campaign.events))
             for i, p in enumerate(items)

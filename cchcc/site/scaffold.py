@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cchcc.project import Project
-from cchcc.site.campaigns import CAMPAIGN_FILE, LANDING_FILE, SLUG_RE, role_pages
+from cchcc.site.campaigns import CAMPAIGN_FILE, LANDING_FILE, SCAFFOLD_MARKER, SLUG_RE, role_pages
 
 SCAFFOLD_YML = """\
 # Campaign: {title}
-# Check it with:  .venv/bin/cchcc check      Build it with:  .venv/bin/cchcc build
+# Write the landing page copy in index.md, then check it with:  .venv/bin/cchcc check
+# Build it with:  .venv/bin/cchcc build
 # The landing page will be /campaigns/{slug}/ and its words go in index.md beside this file.
 
 # Shown in the browser tab and on the print pack.
@@ -71,14 +72,14 @@ placements:
 events: []
 """
 
-SCAFFOLD_MD = """\
-[Replace this with a few short sentences about the jobs and the help on offer.
+SCAFFOLD_MD = f"""\
+{SCAFFOLD_MARKER} about the jobs and the help on offer.
 Use everyday words and short sentences. The form comes first on the page,
-so this text is for people who want to know more:
+so this text is for people who want to know more.
 
 - what kind of jobs there are
 - what help local partners give
-- that it is free]
+- that it is free
 """
 
 

@@ -73,6 +73,14 @@ class Settings(BaseModel):
         default=86400, alias="SUBMISSION_ID_TTL_SECONDS", ge=60, le=30 * 86400,
         description="How long a submission_id is remembered.",
     )
+    cms_auth_client_id: str = Field(
+        default="", alias="CMS_AUTH_CLIENT_ID", max_length=100,
+        description="The browser editor's GitHub OAuth app client id (empty: the editor's sign-in is not set up).",
+    )
+    cms_auth_secret_parameter: str = Field(
+        default="", alias="CMS_AUTH_SECRET_PARAMETER", max_length=2048,
+        description="Name of the SSM SecureString holding that OAuth app's client secret.",
+    )
     campaigns_file_required: bool = Field(default=False, exclude=True)
 
     @field_validator("site_origin")

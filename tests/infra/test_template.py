@@ -84,9 +84,9 @@ def _functions(translated):
     return resources_of_type(translated, "AWS::Lambda::Function")
 
 
-def test_both_functions_exist_on_python_312_arm64(translated):
+def test_the_functions_exist_on_python_312_arm64(translated):
     functions = _functions(translated)
-    assert set(functions) == {"IntakeFunction", "RouterFunction"}
+    assert set(functions) == {"IntakeFunction", "RouterFunction", "CmsAuthFunction"}
     for props in (f["Properties"] for f in functions.values()):
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
@@ -120,7 +120,7 @@ def test_env_vars_the_template_sets_are_ones_the_code_reads(translated):
             assert key.startswith("POWERTOOLS_") or key in known, key
 
 
-@pytest.mark.parametrize("logical_id", ["IntakeFunction", "RouterFunction"])
+@pytest.mark.parametrize("logical_id", ["IntakeFunction", "RouterFunction", "CmsAuthFunction"])
 def test_handler_path_exists(sam_template, logical_id):
     """Handler `intake.app.lambda_handler` -> functions/intake/app.py defines lambda_handler."""
     handler = sam_template["Resources"][logical_id]["Properties"]["Handler"]
@@ -134,7 +134,7 @@ def test_handler_path_exists(sam_template, logical_id):
 
 
 def test_functions_are_built_by_the_makefile_from_functions_folder(sam_template):
-    for logical_id in ("IntakeFunction", "RouterFunction"):
+    for logical_id in ("IntakeFunction", "RouterFunction", "CmsAuthFunction"):
         resource = sam_template["Resources"][logical_id]
         assert resource["Properties"]["CodeUri"] == "../functions"
         assert resource["Metadata"]["BuildMethod"] == "makefile"
@@ -226,7 +226,7 @@ def test_post_referrals_route_goes_to_the_intake_function(translated):
     integration = body["paths"]["/api/referrals"]["post"]["x-amazon-apigateway-integration"]
     assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
     assert integration["payloadFormatVersion"] == "2.0"
-    assert set(body["paths"]) == {"/api/referrals", "/thanks/"}
+    assert set(body["paths"]) == {"/api/referrals", "/thanks/", "/api/cms-auth/auth", "/api/cms-auth/callback"}
 
 
 def test_get_thanks_route_goes_to_the_intake_function(translated):
@@ -312,7 +312,10 @@ def test_distribution_is_https_only_with_modern_tls(translated):
     assert all(b["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only") for b in behaviours)
     site = next(o for o in config["Origins"] if o["Id"] == "site")
     assert site["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
-    assert all(b["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"} for b in behaviours)
+    # Every public path has the strict headers; only the editor and its sign-in have their own.
+    own = {"/admin/*": "AdminHeadersPolicy", "/api/cms-auth/*": "EditorAuthHeadersPolicy"}
+    for b in behaviours:
+        assert b["ResponseHeadersPolicyId"] == {"Ref": own.get(b.get("PathPattern"), "SecurityHeadersPolicy")}, b.get("PathPattern")
 
 
 def test_api_path_goes_uncached_to_the_http_api(translated):
@@ -576,3 +579,66 @@ def test_deploy_budgets_enough_room_for_the_fixed_policy(sam_template):
 
 
 GOOD_HASH = "'sha256-" + "A" * 43 + "='"
+
+
+# --- the browser editor's sign-in (functions/cms_auth) ---------------------------------------------
+
+
+def test_editor_sign_in_routes_go_to_the_cms_auth_function(translated):
+    body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
+    for path in ("/api/cms-auth/auth", "/api/cms-auth/callback"):
+        assert set(body["paths"][path]) == {"get"}
+        integration = body["paths"][path]["get"]["x-amazon-apigateway-integration"]
+        assert "${CmsAuthFunction.Arn}" in integration["uri"]["Fn::Sub"]
+
+
+def test_editor_sign_in_may_only_read_its_one_secret(translated):
+    assert _role_actions(translated, "CmsAuthFunction") == {"ssm:GetParameter"}
+    statements = [
+        s for p in translated["Resources"]["CmsAuthFunctionRole"]["Properties"]["Policies"]
+        for s in _as_list(p["PolicyDocument"]["Statement"])
+    ]
+    assert [s["Resource"] for s in statements] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${EditorSecretParameterName}"}
+    ]
+    variables = translated["Resources"]["CmsAuthFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["CMS_AUTH_CLIENT_ID"] == {"Ref": "GitHubOAuthClientId"}
+    assert variables["CMS_AUTH_SECRET_PARAMETER"] == {"Ref": "EditorSecretParameterName"}
+
+
+def test_editor_sign_in_reaches_the_api_before_api_star_with_only_its_cookie_and_query(translated):
+    config = _distribution(translated)
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]]
+    assert patterns.index("/api/cms-auth/*") < patterns.index("/api/*")  # CloudFront takes the first match
+    auth = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/cms-auth/*")
+    assert auth["TargetOriginId"] == "api" and auth["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    forwarded = translated["Resources"]["EditorAuthOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    assert forwarded["CookiesConfig"] == {"CookieBehavior": "whitelist", "Cookies": ["cchcc_cms_state"]}
+    assert set(forwarded["QueryStringsConfig"]["QueryStrings"]) == {"provider", "code", "state", "error"}
+    headers = translated["Resources"]["EditorAuthHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    # The function sets the page's CSP (a nonce for its one script); no COOP, so the window reaches its opener.
+    assert "ContentSecurityPolicy" not in headers["SecurityHeadersConfig"] and "CustomHeadersConfig" not in headers
+
+
+def test_the_editor_has_its_own_headers_and_public_pages_keep_theirs(translated):
+    config = _distribution(translated)
+    admin = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/admin/*")
+    assert admin["TargetOriginId"] == "site"
+    policy = translated["Resources"]["AdminHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    csp = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    sources = re.findall(r"https://[^\s;]+", csp)
+    assert sorted(sources) == ["https://api.github.com", "https://avatars.githubusercontent.com"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    coop = {h["Header"]: h["Value"] for h in policy["CustomHeadersConfig"]["Items"]}["Cross-Origin-Opener-Policy"]
+    assert coop == "same-origin-allow-popups"
+    public = json.dumps(translated["Resources"]["SecurityHeadersPolicy"])
+    assert "github" not in public and "unsafe-eval" not in public
+
+
+def test_the_local_stack_routes_the_editor_as_cloudfront_does():
+    template = Template.load(TEMPLATE)
+    behaviours = template.behaviours()
+    first = lambda path: next(b for b in behaviours if b.matches(path)).origins  # noqa: E731
+    assert first("/api/cms-auth/callback") == ("api",)
+    assert first("/admin/") == ("site",) and first("/admin/cms.js") == ("site",)
+    assert {r.key: r.function for r in template.routes()}["GET /api/cms-auth/auth"] == "CmsAuthFunction"
