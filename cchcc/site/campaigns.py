@@ -179,7 +179,10 @@ class Event(_Strict):
         "Short id in the event's web address and QR code (/events/<id>/, /q/<id>): lowercase letters, digits "
         "and hyphens, unique across every placement and event. Never change it once posters are printed."
     ))
-    title: str = Field(min_length=1, max_length=80, description="The event's name, e.g. Jobs fair at the Compton Centre")
+    title: str = Field(
+        min_length=1, max_length=80, title="Event name",
+        description="What the event is called, for example Jobs fair at the Compton Centre.",
+    )
     starts: EventTime = Field(description="When it starts, Leeds time, e.g. 2027-03-06 10:00")
     ends: EventTime = Field(description="When it ends, Leeds time, e.g. 2027-03-06 14:00")
     venue: str = Field(min_length=1, max_length=100, description="The building or place, e.g. Compton Centre")

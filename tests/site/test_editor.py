@@ -109,6 +109,7 @@ def test_events_languages_and_postcodes_appear_in_the_editor_from_the_campaign_m
     fields = by_name(collection("campaigns")["fields"])
     events = by_name(fields["events"]["fields"])
     assert fields["events"]["widget"] == "list" and fields["events"]["required"] is False
+    assert fields["events"]["default"] == []  # a new campaign starts with no event to fill in
     assert events["starts"]["widget"] == "datetime" and events["starts"]["time_format"] == "HH:mm"
     assert events["booking"]["options"] == ["none", "register"] and events["booking"]["required"] is False
     assert events["id"]["pattern"][0] == r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])$" and events["id"]["required"] is True
