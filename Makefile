@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Debian's Chromium; the e2e tests and the audit drive this binary (overridable for the Makefile's own test).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser fonts build serve edit test test-fast bench audit check deploy deploy-check clean
+.PHONY: install browser fonts build serve edit test test-fast bench fuzz audit check deploy deploy-check clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -80,6 +80,11 @@ test-fast: $(STAMP) $(ADMIN)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The long fuzz run: at least 10,000 requests against the local stack (tests run a bounded one).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/unit/test_web_decode.py -k "any or readable"
+	$(BIN)/python -m bench fuzz
 
 audit: $(STAMP) browser
 	$(BIN)/python -m bench.audit

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -81,8 +79,18 @@ def _time_in_fresh_process(code: str, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def compiled_programme(directory: Path) -> Path:
+    """The programme as `cchcc build` compiles it for the functions (hub.programme)."""
+    sys.path[:0] = [str(ROOT / "functions")]
+    from hub.config import load_programme
+    from hub.programme import write_compiled
+
+    return write_compiled(load_programme(ROOT / "programme.yml"), ROOT / "programme.yml", directory / "programme.json")
+
+
 def cold_start(runs: int = COLD_RUNS) -> dict[str, float]:
     env = _env()
+    env["CCHCC_PROGRAMME_COMPILED"] = str(compiled_programme(Path(tempfile.mkdtemp(prefix="cchcc-bench-"))))
     _time_in_fresh_process(_INTAKE, env)  # warm the file cache and compile .pyc once, for both sides
     _time_in_fresh_process(_BASELINE, env)
     intake, baseline = [], []
@@ -100,12 +108,6 @@ def cold_start(runs: int = COLD_RUNS) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ local stack
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as resp:
@@ -130,60 +132,36 @@ _POSTCODES = ["LS9 7AB", "LS12 3AB", "LS8 5QR", "LS6 2AB"]
 
 
 def submit_to_notified(submissions: int = SUBMISSIONS) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="cchcc-bench-") as tmp:
-        site = Path(tmp) / "site"
-        site.mkdir()
-        (site / "index.html").write_text("<!doctype html><title>bench</title>ok", encoding="utf-8")
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = (Path(tmp) / "serve.log").open("w")
-        proc = subprocess.Popen(
-            [str(BIN / "cchcc"), "serve", "--port", str(port), "--site-dir", str(site)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
+    from bench.stack import running
+
+    with running() as stack:
+        base = stack.base
+
+        def one(n: int) -> float:
+            payload = {
+                "name": f"Bench Person {n}",
+                "email": f"bench{n}@example.com",
+                "postcode": _POSTCODES[n % len(_POSTCODES)],
+                "age": 19 + (n % 30),
+                "consent": "yes",
+                "submission_id": f"bench-{os.getpid()}-{n:04d}",
+            }
+            started = time.perf_counter()
+            reference = _post_json(base + "/api/referrals", payload)["reference"]
             while True:
-                try:
-                    _get(base + "/_local/outbox")
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("cchcc serve did not start; see its output above") from None
-                    time.sleep(0.1)
+                if any(m.get("reference") == reference for m in json.loads(_get(base + "/_local/outbox"))):
+                    return time.perf_counter() - started
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"no notification for {reference} after 30 s")
+                time.sleep(0.005)
 
-            def one(n: int) -> float:
-                payload = {
-                    "name": f"Bench Person {n}",
-                    "email": f"bench{n}@example.com",
-                    "postcode": _POSTCODES[n % len(_POSTCODES)],
-                    "age": 19 + (n % 30),
-                    "consent": "yes",
-                    "submission_id": f"bench-{os.getpid()}-{n:04d}",
-                }
-                started = time.perf_counter()
-                reference = _post_json(base + "/api/referrals", payload)["reference"]
-                while True:
-                    if any(m.get("reference") == reference for m in json.loads(_get(base + "/_local/outbox"))):
-                        return time.perf_counter() - started
-                    if time.perf_counter() - started > 30:
-                        raise RuntimeError(f"no notification for {reference} after 30 s")
-                    time.sleep(0.005)
-
-            one(-1)  # warm-up: the first referral also pays the router's first boto3 clients
-            times = [one(n) for n in range(submissions)]
-            gets = []
-            for _ in range(submissions):
-                started = time.perf_counter()
-                _get(base + "/")
-                gets.append(time.perf_counter() - started)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+        one(-1)  # warm-up: the first referral also pays the router's first boto3 clients
+        times = [one(n) for n in range(submissions)]
+        gets = []
+        for _ in range(submissions):
+            started = time.perf_counter()
+            _get(base + "/")
+            gets.append(time.perf_counter() - started)
     median_get = statistics.median(gets)
     return {
         "submissions": submissions,
@@ -196,8 +174,35 @@ def submit_to_notified(submissions: int = SUBMISSIONS) -> dict[str, float]:
     }
 
 
+def import_breakdown(runs: int = 5) -> dict[str, float]:
+    """``python -X importtime -c "import intake.app"``: self time of every module imported,
+    summed by what it belongs to (median of ``runs`` fresh processes), in ms. The module
+    body of ``intake.app`` (settings, the compiled programme, the DynamoDB client) is its
+    own line."""
+    env = _env()
+    env["CCHCC_PROGRAMME_COMPILED"] = str(compiled_programme(Path(tempfile.mkdtemp(prefix="cchcc-bench-"))))
+    groups: dict[str, list[float]] = {}
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import intake.app"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        totals: dict[str, float] = {}
+        for line in out.stderr.splitlines():
+            if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+                continue
+            self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            top = name.split(".")[0]
+            group = {"boto3": "boto3 + botocore", "botocore": "boto3 + botocore", "s3transfer": "boto3 + botocore",
+                     "urllib3": "boto3 + botocore", "dateutil": "boto3 + botocore", "jmespath": "jmespath",
+                     "aws_lambda_powertools": "aws_lambda_powertools", "typing_extensions": "typing_extensions",
+                     "hub": "hub", "intake": "intake (its module body included)"}.get(top, "standard library and others")
+            totals[group] = totals.get(group, 0.0) + int(self_us) / 1000
+        for group, ms in totals.items():
+            groups.setdefault(group, []).append(ms)
+    return {group: round(statistics.median(values), 1) for group, values in sorted(groups.items(), key=lambda kv: -statistics.median(kv[1]))}
+
+
 def run() -> dict:
-    return {"cold_start": cold_start(), "submit_to_notified": submit_to_notified()}
+    return {"cold_start": cold_start(), "import_breakdown": import_breakdown(), "submit_to_notified": submit_to_notified()}
 
 
 def report(result: dict) -> str:
@@ -208,6 +213,8 @@ def report(result: dict) -> str:
             f"  import boto3 + dynamodb client   {c['baseline_median_ms']:8.1f} ms",
             f"  import intake.app + its clients  {c['intake_median_ms']:8.1f} ms",
             f"  ratio                            {c['ratio']:8.2f} x   (aim <= {c['aim_ratio_at_most']} x)",
+            "what the intake imports at cold start (python -X importtime, self times summed, medians):",
+            *[f"  {group:32s} {ms:8.1f} ms" for group, ms in result.get("import_breakdown", {}).items()],
             f"submit to notified on the local stack ({s['submissions']} submissions):",
             f"  median                           {s['median_ms']:8.1f} ms   (aim <= {s['aim_median_ms_at_most']} ms)",
             f"  p90                              {s['p90_ms']:8.1f} ms",

@@ -120,6 +120,11 @@ class Project:
         return self.build_dir / "campaigns.json"
 
     @property
+    def compiled_programme_file(self) -> Path:
+        """The programme as `cchcc build` checked it, for the functions' cold start (hub.programme)."""
+        return self.build_dir / "programme.json"
+
+    @property
     def local_dir(self) -> Path:
         """What a running ``cchcc serve`` tells other commands about itself."""
         return self.build_dir / "local"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from cchcc.project import Project
 
@@ -12,6 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAMME = ROOT / "programme.yml"
 TEMPLATE = ROOT / "infra" / "template.yaml"
 PROJECT = Project.at(ROOT)
+
+# Property-based tests: bounded and repeatable in `make test` ("ci"); `make fuzz` runs "fuzz".
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,17 @@ from cchcc.project import Project, programme_option
 def cmd_serve(args: argparse.Namespace, project: Project) -> int:
     from cchcc.local.stack import serve
 
-    return serve(project, port=args.port, host=args.host, site_dir=args.site_dir, edit=args.edit)
+    return serve(project, port=args.port, host=args.host, site_dir=args.site_dir, faults=args.faults,
+                 max_instances=args.instances, edit=args.edit)
+
+
+def _faults(text: str) -> dict[str, float]:
+    from cchcc.local.faults import FaultSpecError, parse
+
+    try:
+        return parse(text)
+    except FaultSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port (default: $PORT or 8000)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--site-dir", type=Path, default=None, help="built site to serve at / (default: build/site)")
+    serve.add_argument(
+        "--faults", type=_faults, default=None, metavar="NAME=P,...",
+        help="fail on purpose to watch the hub recover: ses=0.2 (SES throttles 20%% of emails), "
+        "webhook=0.3 (webhooks time out or answer 500), dynamodb=0.1 (DynamoDB refuses calls)",
+    )
+    serve.add_argument(
+        "--instances", type=int, default=1, metavar="N",
+        help="warm worker processes each function may run at once, as Lambda's concurrency (default: 1)",
+    )
     serve.add_argument(
         "--edit", action="store_true",
         help="also run the browser editor at /admin/ (Decap CMS's local backend, from node_modules): saves are "

@@ -89,6 +89,10 @@ def serve(handler_name: str, function_name: str, timeout: float, memory: int) ->
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the function's own output goes to stderr
     region = os.environ.get("AWS_REGION", "eu-west-2")
+    if os.environ.get("CCHCC_LOCAL_FAULTS"):  # cchcc serve --faults: failures on purpose, from where AWS's come
+        from cchcc.local import faults
+
+        faults.install(faults.parse(os.environ["CCHCC_LOCAL_FAULTS"]))
     try:
         handler = load_handler(handler_name)
     except Exception as exc:  # noqa: BLE001 (reported, then the process ends)

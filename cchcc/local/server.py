@@ -244,6 +244,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         behaviour = next(b for b in self.front.behaviours if b.matches(path))
         origins = list(behaviour.origins)
         # An origin group: the API first, the bucket when the API fails (CloudFront's failover).
+        self._viewer_address = behaviour.viewer_address
         if origins[0] == "api" and not self._api(path, failover=len(origins) > 1):
             self._site(path)
         elif origins[0] != "api":
@@ -280,11 +281,16 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             status, headers, payload = _NOT_FOUND_JSON
             self._send(status, payload, headers, head=method == "HEAD")
             return True
+        # As CloudFront: a viewer's own CloudFront-* headers never reach the origin; the viewer's
+        # address is added where the origin request policy asks for it.
+        headers = [(k, v) for k, v in self.headers.items() if not k.lower().startswith("cloudfront-")]
+        if getattr(self, "_viewer_address", False):
+            headers.append(("CloudFront-Viewer-Address", f"{self.client_address[0]}:{self.client_address[1]}"))
         event = http_api_event(
             method=method,
             path=path,
             query=urlsplit(self.path).query,
-            headers=list(self.headers.items()),
+            headers=headers,
             body=body,
             source_ip=self.client_address[0],
             route_key=route.key,
@@ -383,7 +389,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         elif path == "/_local":
             self._send(HTTPStatus.MOVED_PERMANENTLY, b"", [("Location", "/_local/")], head)
         elif path == "/_local/outbox":
-            self._send_json(HTTPStatus.OK, [_public(m) for m in self.front.outbox.messages()], head)
+            # ?since=N: only the messages after the first N (a watcher need not fetch them all again).
+            since = urlsplit(self.path).query.partition("since=")[2].split("&")[0]
+            start = int(since) if since.isdigit() else 0
+            self._send_json(HTTPStatus.OK, [_public(m) for m in self.front.outbox.messages()[start:]], head)
         elif path == "/_local/":
             self._send_html(HTTPStatus.OK, render_page(self.front.outbox.messages(), self.front.dead_letters()), head=head)
         elif path.startswith("/_local/messages/"):

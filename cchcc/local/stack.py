@@ -65,13 +65,14 @@ class LocalStack:
     """Everything ``cchcc serve`` runs, started and stopped together."""
 
     def __init__(self, *, project: Project, programme: Programme, host: str, port: int, site_dir: Path,
-                 max_instances: int = 1, edit: bool = False):
+                 max_instances: int = 1, faults: dict[str, float] | None = None, edit: bool = False):
         self.project = project
         self.programme = programme
         self.host = host
         self.port = port
         self.site_dir = site_dir
         self.max_instances = max_instances
+        self.faults = faults or {}
         self.template = Template.load(project.template_file)
         self.outbox = Outbox(self.spoke_emails())
         self.aws = EmbeddedAws()
@@ -81,6 +82,7 @@ class LocalStack:
         self.http_thread: threading.Thread | None = None
         self.state_file: Path | None = None
         self.catalogue_file: Path | None = None
+        self.compiled_file: Path | None = None
         self.edit = edit
         self.editor: Any = None  # cchcc.local.editor.Editor, with --edit
 
@@ -139,11 +141,17 @@ class LocalStack:
             "SITE_ORIGIN": self.url,
             "CCHCC_PROGRAMME_FILE": str(self.project.programme_file),
             "CCHCC_CAMPAIGNS_FILE": str(self.catalogue_file),
+            # The programme as the functions load it in AWS: compiled at start-up, as `cchcc build` does.
+            "CCHCC_PROGRAMME_COMPILED": str(self.compiled_file),
             # GET /thanks/ fills the built page's reference box (read again when the site is rebuilt).
             "CCHCC_THANKS_PAGE": str(self.site_dir / "thanks" / "index.html"),
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
+        if self.faults:
+            from cchcc.local import faults
+
+            env[faults.ENVIRONMENT] = faults.text(self.faults)
         # CloudWatch metric (EMF) lines would bury the step logs on a console; set it to false to see them.
         env.setdefault("POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"))
         for spoke in self.programme.spokes:
@@ -223,6 +231,11 @@ class LocalStack:
         self.aws.start(self.outbox)
         self.aws.create(self.template, str(self.programme.programme.sender_email), list(self.spoke_emails().values()))
         self.catalogue_file = self.write_catalogue()
+        from hub.programme import write_compiled
+
+        self.compiled_file = write_compiled(
+            self.programme, self.project.programme_file, self.project.local_dir / f"programme-{self.port}.json"
+        )
         self.start_functions()
         self.start_pollers()
         self.write_state()
@@ -269,12 +282,13 @@ class LocalStack:
         for function in self.functions.values():
             function.stop()
         self.aws.stop()
-        for path in (self.state_file, self.catalogue_file):
+        for path in (self.state_file, self.catalogue_file, self.compiled_file):
             if path is not None:
                 path.unlink(missing_ok=True)
 
 
-def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Path | None = None, edit: bool = False) -> int:
+def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Path | None = None,
+          faults: dict[str, float] | None = None, max_instances: int = 1, edit: bool = False) -> int:
     """Run the local stack until Ctrl-C or SIGTERM. Returns the exit code."""
     from hub.config import ConfigError, load_programme
 
@@ -288,7 +302,7 @@ def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Pat
 
     stack = LocalStack(
         project=project, programme=programme, host=host, port=port,
-        site_dir=Path(site_dir or project.site_dir).resolve(), edit=edit,
+        site_dir=Path(site_dir or project.site_dir).resolve(), faults=faults, max_instances=max_instances, edit=edit,
     )
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -301,6 +315,14 @@ def serve(project: Project, *, port: int, host: str = "127.0.0.1", site_dir: Pat
         site_note = "" if stack.site_dir.is_dir() else " (site not built yet: run `make build`)"
         print(f"CCHCC hub (local stack) running at {stack.url}/{site_note}", flush=True)
         print(f"  outbox: {stack.url}/_local/   press Ctrl-C to stop", flush=True)
+        if faults:
+            from cchcc.local.faults import KINDS
+
+            for name, probability in sorted(faults.items()):
+                print(f"  fault: {KINDS[name]}, {probability:.0%} of the time", flush=True)
+            if "webhook" in faults and not any(s.webhook for s in programme.spokes):
+                print("  (no spoke has a webhook in this programme: webhook faults have nothing to break)", flush=True)
+            print("  failed sends are retried, then dead-lettered; `cchcc redrive` routes what is left", flush=True)
         if stack.editor is not None:
             print(f"  editor: {stack.url}/admin/   saves go into {project.root}, checked as `cchcc check` does", flush=True)
         while not stop.wait(0.5):

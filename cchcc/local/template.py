@@ -110,6 +110,8 @@ class Behaviour:
 
     pattern: str  # CloudFront's: "*" any characters, "?" one
     origins: tuple[str, ...]
+    # The origin request policy forwards CloudFront-Viewer-Address (which CloudFront sets itself).
+    viewer_address: bool = False
 
     def matches(self, path: str) -> bool:
         regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.pattern)
@@ -247,7 +249,18 @@ class Template:
                 kind = kinds.get(target, "site")
                 return kind if isinstance(kind, tuple) else (kind,)
 
-            found = [Behaviour(b["PathPattern"], origins(b["TargetOriginId"])) for b in config.get("CacheBehaviors") or []]
+            def viewer_address(behaviour: dict[str, Any]) -> bool:
+                policy = behaviour.get("OriginRequestPolicyId")
+                if not (isinstance(policy, dict) and set(policy) == {"Ref"}):
+                    return False
+                props = (self.resources.get(policy["Ref"]) or {}).get("Properties") or {}
+                headers = ((props.get("OriginRequestPolicyConfig") or {}).get("HeadersConfig") or {}).get("Headers") or []
+                return "cloudfront-viewer-address" in {str(h).lower() for h in headers}
+
+            found = [
+                Behaviour(b["PathPattern"], origins(b["TargetOriginId"]), viewer_address(b))
+                for b in config.get("CacheBehaviors") or []
+            ]
             default = origins((config.get("DefaultCacheBehavior") or {}).get("TargetOriginId", "site"))
             return [*found, Behaviour("*", default)]
         return [Behaviour("*", ("site",))]

@@ -9,7 +9,7 @@ What it runs, in order (``--dry-run`` prints the plan and runs nothing):
 3. ``cchcc build --site-url https://<DomainName>/`` with the same programme file (QR codes
    need the real URL; the privacy notice names the partners of the file being deployed);
 4. computes the Content-Security-Policy hashes of the built site's inline scripts;
-5. ``sam build`` (``functions/Makefile`` puts programme.yml and the campaigns.json that
+5. ``sam build`` (``functions/Makefile`` puts programme.yml, the programme.json it compiles to, and the campaigns.json that
    step 3 wrote into each artifact, so notifications name campaigns and placements, and
    the built thanks page into the intake artifact, which serves ``/thanks/`` with the reference);
 6. ``sam deploy`` with samconfig's parameters plus the CSP parameters;
@@ -359,6 +359,7 @@ def deploy(
          "--build-dir", str(built)],
         env={"CCHCC_PROGRAMME_FILE": str(programme_file),
              "CCHCC_CAMPAIGNS_FILE": str(campaigns_file),
+             "CCHCC_PROGRAMME_COMPILED": str(project.compiled_programme_file),
              "CCHCC_THANKS_PAGE": str(thanks_page)},
     )
 

@@ -23,6 +23,7 @@ from cchcc.project import Project
 from cchcc.site.campaigns import Campaign, CampaignError, catalogue, load_all, out_of_date
 from cchcc.site.pay import PayTable, load_pay
 from hub.config import ConfigError, Programme, load_programme
+from hub.programme import write_compiled
 from hub.problems import Problem, ProblemsError
 
 if TYPE_CHECKING:
@@ -169,6 +170,7 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     published_file: Path | None = None  # written when new QR code ids were published
     site_url: str = ""
+    compiled_programme: Path | None = None  # the validated programme for the functions (hub.programme)
 
 
 def catalogue_path(site_dir: Path) -> Path:
@@ -230,10 +232,12 @@ def build(
     seconds = time.perf_counter() - start
     generated = {k: context.made.get(k, 0) for k in ("qr", "pdf", "preview")}
     written = catalogue(context.campaigns).write(catalogue_path(site_dir)) if campaigns else None
+    compiled = write_compiled(context.programme, project.require_programme(), Path(site_dir).parent / "programme.json")
     registry = None
     if campaigns and context.published is not None:
         updated = context.published.updated(context.campaigns)
         registry = updated.path if updated.write_if_changed() else None
     return BuildResult(
         site_dir, context.campaigns, seconds, generated, written, context.warnings, registry, cfg.site_url or "",
+        compiled,
     )

@@ -48,6 +48,8 @@ def cmd_build(args: argparse.Namespace, project: Project) -> int:
     print(f"site built in {project.relative(result.site_dir)}")
     if result.catalogue_file is not None:
         print(f"campaign names for the notifications in {project.relative(result.catalogue_file)}")
+    if result.compiled_programme is not None:
+        print(f"the checked programme for the functions in {project.relative(result.compiled_programme)}")
     if result.published_file is not None:
         print(f"new QR code ids recorded in {project.relative(result.published_file)}: commit it, so printed codes keep working")
     for warning in result.warnings:

@@ -25,6 +25,7 @@ from pydantic import (
 
 from hub import form, postcodes
 from hub.problems import ProblemsError, read_yaml, validate_mapping
+from hub.programme import InfoMethods, ProgrammeMethods
 
 def _check_email(value: str) -> str:
     local, _, domain = value.rpartition("@")
@@ -148,7 +149,7 @@ def _uk_phone(value: str) -> str:
     return value
 
 
-class ProgrammeInfo(_Strict):
+class ProgrammeInfo(_Strict, InfoMethods):
     name: str = Field(min_length=1, max_length=150)
     short_name: str = Field(min_length=1, max_length=20)
     organisation: str = Field(min_length=1, max_length=150)
@@ -159,16 +160,11 @@ class ProgrammeInfo(_Strict):
     data_controller: str = Field(min_length=1, max_length=200)
     contact_within_working_days: int = Field(ge=1, le=30)
 
-    @property
-    def contact_phone_tel(self) -> str:
-        """The phone number as a ``tel:`` link wants it: ``+441134960000``."""
-        from hub.validation import normalise_phone
 
-        national = normalise_phone(self.contact_phone) or ""
-        return "+44" + national[1:]
+class Programme(_Strict, ProgrammeMethods):
+    """The programme file, validated. Its methods (``spoke``, ``spoke_name``, ``organisations``)
+    are :class:`hub.programme.ProgrammeMethods`, shared with the compiled view the functions load."""
 
-
-class Programme(_Strict):
     programme: ProgrammeInfo
     retention_days: int = Field(ge=30, le=3650)
     routing_mode: Literal["primary", "all"] = "primary"
@@ -202,25 +198,6 @@ class Programme(_Strict):
         if any(spoke.id == triage.id for spoke in info.data.get("spokes", [])):
             raise ValueError(f"triage id '{triage.id}' is also a spoke id")
         return triage
-
-    def spoke(self, spoke_id: str) -> Spoke | None:
-        return next((s for s in self.spokes if s.id == spoke_id), None)
-
-    def spoke_name(self, spoke_id: str) -> str:
-        """A spoke's (or the triage's) name, or the id when it is neither."""
-        if spoke_id == self.triage.id:
-            return self.triage.name
-        spoke = self.spoke(spoke_id)
-        return spoke.name if spoke is not None else spoke_id
-
-    @property
-    def organisations(self) -> list[str]:
-        """Partner organisations, in priority order, each once (for the privacy notice)."""
-        seen: list[str] = [self.programme.organisation]
-        for spoke in sorted(self.spokes, key=lambda s: s.priority):
-            if spoke.organisation not in seen:
-                seen.append(spoke.organisation)
-        return seen
 
 
 def load_programme(path: str | os.PathLike[str]) -> Programme:

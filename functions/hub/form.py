@@ -17,6 +17,7 @@ takes a language and shows them in it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from markupsafe import Markup
@@ -30,8 +31,17 @@ MIN_AGE = 16
 MAX_AGE = 100
 
 # Browser and server use these same patterns.
-EMAIL_PATTERN = r"^[^\s@]+@[^\s@]+\.[^\s@]+$"
+# An address as people and SES write one: RFC 5322 "atext" before the @, host-name labels after
+# it. So ``<script>...</script>@example.com``, quotes, spaces and commas are not addresses.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 PHONE_ALLOWED = r"^[0-9+()\-\s]+$"
+# Characters that change how text reads without being seen: bidirectional controls (U+202E can
+# turn "gpj.exe" round), zero-width spaces and joiners that are not part of a script, the BOM.
+# Removed from every answer (ZWJ and ZWNJ stay: Persian, Urdu and Indic names need them).
+INVISIBLE = r"[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 
 
 @dataclass(frozen=True)
@@ -243,6 +253,21 @@ def browser_rules(lang: str | None = None) -> dict:
         "emailPattern": EMAIL_PATTERN,
         "postcodePattern": postcodes.BROWSER_PATTERN,
         "phoneAllowed": PHONE_ALLOWED,
+        "invisible": INVISIBLE,
+        "digitZeros": list(digit_zeros()),
         "lang": t.code,
         "text": {key: t.gettext(text) for key, text in BROWSER_TEXT.items()},
     }
+
+
+@lru_cache(maxsize=1)
+def digit_zeros() -> tuple[int, ...]:
+    """Code points of every Unicode digit zero (Arabic-Indic ``٠``, Persian ``۰``, Devanagari ...).
+
+    Unicode encodes each script's digits 0-9 as ten consecutive code points, so the browser
+    reads any of them as its value from this list alone (Python uses ``unicodedata``).
+    Computed when a page is built, never on a function's cold start.
+    """
+    import unicodedata
+
+    return tuple(cp for cp in range(0x110000) if unicodedata.decimal(chr(cp), None) == 0)

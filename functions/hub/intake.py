@@ -6,7 +6,17 @@ of HTTP. It validates with :func:`hub.validation.parse_submission` and stores on
 idempotently, with Powertools' ``idempotent_function`` over records in the referrals
 table itself (:meth:`hub.storage.DynamoReferralStore.idempotency_layer`):
 
-- with a ``submission_id``: keyed on it, remembered for ``SUBMISSION_ID_TTL_SECONDS``;
+- with a ``submission_id``: keyed on it *and* the normalised answers, remembered for
+  ``SUBMISSION_ID_TTL_SECONDS``. The same id with the same answers (a double tap, a retry)
+  gets the first reference and stores nothing. The same id with *other* answers (someone
+  goes Back after sending, fixes their phone number and sends again; or, rarely, two people
+  whose browsers made the same id) is a correction: a new referral whose ``corrects`` names
+  the referral the id made last. The router sends it to the rules' spokes on the corrected
+  answers and to every spoke told about the referral it corrects, each once, saying which
+  reference it replaces (:func:`hub.rules.with_correction`). A new linked referral rather
+  than an edit of the first, because it keeps one conditional write per submission and the
+  router's exactly-once sending as they are, routes the corrected answers by the rules, and
+  leaves what each spoke was sent, and when, as it was sent;
 - without: keyed on the normalised answers for ``IDEMPOTENCY_WINDOW_SECONDS``, so a
   double tap makes one referral and both taps get the same reference.
 
@@ -25,12 +35,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hub import i18n, references
-from hub.models import Submission
+from hub.limits import Client, Limiter, RateLimitedError
 from hub.storage import DynamoReferralStore, StoreError, StoreUnavailableError
 from hub.validation import SubmissionInvalidError, is_honeypot_filled, parse_submission
 
 if TYPE_CHECKING:
     from hub.config import Programme
+    from hub.models import Submission
     from hub.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,10 +51,11 @@ logger = logging.getLogger(__name__)
 class Outcome:
     """What happened to a submission. ``values`` and ``errors`` only when it was invalid."""
 
-    kind: Literal["stored", "honeypot", "invalid"]
+    kind: Literal["stored", "honeypot", "invalid", "limited"]
     reference: str | None = None
     errors: dict[str, str] = field(default_factory=dict)  # field -> message, in form order
     values: dict[str, Any] = field(default_factory=dict)  # the answers, to show the form again
+    retry_after: int = 0  # "limited": seconds until this client may send another
     lang: str = "en"  # the language of the page the form was posted from (its thanks page is in it too)
 
 
@@ -69,48 +81,77 @@ class Intake:
         self.store = store
         self.programme = programme
         self._sleep = sleep
+        self._submission_ttl = settings.submission_id_ttl_seconds
+        self.limiter = Limiter(store, burst=settings.rate_limit_burst, per_hour=settings.rate_limit_per_hour)
+        self._windows = {
+            "intake-submission-id": settings.submission_id_ttl_seconds,
+            "intake-answers": settings.idempotency_window_seconds,
+        }
+        self._calls: dict[str, Any] = {}  # made on the first submission: Powertools' idempotency is not needed to start
         self._configs: list[Any] = []
-        self._by_submission_id = self._idempotent("intake-submission-id", settings.submission_id_ttl_seconds)
-        self._by_answers = self._idempotent("intake-answers", settings.idempotency_window_seconds)
+        self._context: Any = None
 
-    def _idempotent(self, prefix: str, expires_after: int):
+    def _idempotent(self, prefix: str):
+        if prefix in self._calls:
+            return self._calls[prefix]
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-        config = IdempotencyConfig(expires_after_seconds=expires_after, hash_function="sha256")
+        config = IdempotencyConfig(expires_after_seconds=self._windows[prefix], hash_function="sha256")
+        if self._context is not None:
+            config.register_lambda_context(self._context)
         self._configs.append(config)
-        return idempotent_function(
+        self._calls[prefix] = idempotent_function(
             self._create,
             data_keyword_argument="key",
             persistence_store=self.store.idempotency_layer(),
             config=config,
             key_prefix=prefix,
         )
+        return self._calls[prefix]
 
-    def _create(self, *, key: dict[str, Any], submission: Submission) -> dict[str, str]:
-        referral = self.store.create_referral(submission, retention_days=self.programme.retention_days)
-        logger.info("referral stored", extra={"reference": referral.reference})
+    def _create(self, *, key: dict[str, Any], submission: Submission, client: Client | None = None) -> dict[str, str]:
+        if client is not None:
+            self.limiter.take(client)  # only a new referral takes a token (raises RateLimitedError)
+        submission_id = submission.submission_id
+        corrects = self.store.latest_for_submission(submission_id) if submission_id else None
+        referral = self.store.create_referral(
+            submission, retention_days=self.programme.retention_days, corrects=corrects
+        )
+        logger.info("referral stored", extra={"reference": referral.reference, "corrects": corrects})
+        if submission_id:
+            try:
+                self.store.remember_submission(
+                    submission_id, referral.reference, expires_at=int(time.time()) + self._submission_ttl
+                )
+            except StoreError:
+                # The referral is stored; only the link for a later correction is lost (that
+                # correction would then be a referral of its own). Never a reason to fail this post.
+                logger.warning("submission id not remembered", extra={"reference": referral.reference})
         return {"reference": referral.reference}
 
     def register_context(self, context: Any) -> None:
         """Let Powertools expire in-progress records when the invocation times out."""
         if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            self._context = context
             for config in self._configs:
                 config.register_lambda_context(context)
 
-    def store_once(self, submission: Submission) -> str:
-        """Store the submission unless it is a repeat; the reference either way."""
+    def store_once(self, submission: Submission, client: Client | None = None) -> str:
+        """Store the submission unless it is a repeat; the reference either way.
+        Raises RateLimitedError when ``client`` may not make another referral yet."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
             IdempotencyPersistenceLayerError,
         )
 
         if submission.submission_id:
-            call, key = self._by_submission_id, {"submission_id": submission.submission_id}
+            call = self._idempotent("intake-submission-id")
+            key = {"submission_id": submission.submission_id, "answers": answers_key(submission)}
         else:
-            call, key = self._by_answers, answers_key(submission)
+            call, key = self._idempotent("intake-answers"), answers_key(submission)
         for attempt in range(4):
             try:
-                return call(key=key, submission=submission)["reference"]
+                return call(key=key, submission=submission, client=client)["reference"]
             except IdempotencyAlreadyInProgressError:
                 # A double tap still being stored: wait for it and answer with its reference.
                 self._sleep(0.2 * (attempt + 1))
@@ -124,7 +165,7 @@ class Intake:
                 raise
         raise StoreUnavailableError("the same submission is still being stored")
 
-    def submit(self, raw: Mapping[str, Any]) -> Outcome:
+    def submit(self, raw: Mapping[str, Any], client: Client | None = None) -> Outcome:
         """Validate and store the answers once. Raises StoreError when the store fails."""
         if is_honeypot_filled(raw):
             logger.info("honeypot filled, nothing stored")
@@ -134,4 +175,9 @@ class Intake:
         except SubmissionInvalidError as exc:
             logger.info("submission invalid", extra={"fields": list(exc.errors)})
             return Outcome("invalid", errors=exc.errors, values=exc.values, lang=exc.values.get("lang") or "en")
-        return Outcome("stored", reference=self.store_once(submission), lang=submission.lang)
+        try:
+            return Outcome("stored", reference=self.store_once(submission, client), lang=submission.lang)
+        except RateLimitedError as exc:
+            values = {k: v for k, v in submission.model_dump().items() if v is not None}
+            values["age"] = str(submission.age)
+            return Outcome("limited", values=values, retry_after=exc.retry_after, lang=submission.lang)

@@ -52,6 +52,9 @@ class Referral(Submission):
 
     reference: str
     created_at: datetime
+    # The referral this one corrects: sent again from the same form (same submission_id) with
+    # different answers, e.g. after going back to fix a phone number. See hub.intake.
+    corrects: str | None = None
     status: Literal["received", "routed"] = "received"
     routed_at: datetime | None = None
     expires_at: int | None = None  # epoch seconds; the table's TTL deletes the item after it

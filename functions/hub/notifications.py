@@ -122,6 +122,7 @@ def build_notification(
         "why": why,
         "also_eligible": also_eligible,
         "fields": fields,
+        "corrects": referral.corrects,
     }
     payload = {
         "reference": reference,
@@ -137,12 +138,18 @@ def build_notification(
         "reason": assignment.reason,
         "also_eligible": [a["id"] for a in also_eligible],
         "fields": {f["name"]: answers[f["name"]] for f in fields},
+        "corrects": referral.corrects,
     }
+    short_name = programme.programme.short_name
+    if referral.corrects:
+        subject = f"Corrected referral {reference} (replaces {referral.corrects}) from {short_name}"
+    else:
+        subject = f"New referral {reference} from {short_name}"
     return Notification(
         reference=reference,
         spoke=spoke_id,
         to=to,
-        subject=f"New referral {reference} from {programme.programme.short_name}",
+        subject=subject,
         text=render.render("email/notification.txt", **context),
         html=render.render("email/notification.html", **context),
         payload=payload,

@@ -125,3 +125,13 @@ def problem_page(programme: Programme | None, title: str, message: str, lang: st
     """A short page saying what went wrong and what to do (413, 503...); ``title`` and ``message``
     are English words marked for translation, shown in ``lang``."""
     return _page(programme, lang, title=title, message=message, form_html=None)
+
+
+def limited_page(programme: Programme, values: dict[str, Any], title: str, message: str) -> str:
+    """429 for a browser without JavaScript: what to do, then the form with the answers kept, in the
+    language the form was posted in."""
+    form_html = render_form(
+        values=values, campaign=values.get("campaign") or "", source=values.get("source") or "",
+        event=values.get("event") or "",
+    )
+    return _page(programme, values.get("lang"), title=title, message=message, form_html=form_html)

@@ -6,8 +6,9 @@ redrive`` does the same for referrals whose ``status`` is not ``routed``.
 Steps, each safe to repeat:
 
 1. read the referral (consistent read); stop if it is gone or already ``routed``;
-2. compute assignments with :func:`hub.rules.assignments_for` and write each with a
-   conditional put (an assignment written by an earlier attempt is kept);
+2. compute assignments with :func:`hub.rules.assignments_for` (for a correction, plus the
+   spokes notified of the referral it corrects: :func:`hub.rules.with_correction`) and write
+   each with a conditional put (an assignment written by an earlier attempt is kept);
 3. for each ``notify`` assignment and each channel (email, and the webhook if the spoke
    has one): *claim* the send with a conditional state transition on the assignment item
    (``<channel>_state``: absent/failed -> sending), send, then record ``sent`` (or
@@ -33,7 +34,7 @@ from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme
 from hub.models import AssignmentRecord, Referral
 from hub.notifications import NotificationError, Notifiers, build_notification
-from hub.rules import RoutingFacts, assignments_for
+from hub.rules import RoutingFacts, assignments_for, with_correction
 from hub.storage import DynamoReferralStore
 
 LEASE_SECONDS = 300
@@ -73,7 +74,11 @@ class Routing:
             return RoutingResult(reference, "already-routed")
         self.store.add_event(reference, "received", at=referral.received, expires_at=referral.expires_at)
 
-        for assignment in assignments_for(RoutingFacts.of(referral), self.programme):
+        decided = assignments_for(RoutingFacts.of(referral), self.programme)
+        if referral.corrects:
+            told = [a.spoke for a in self.store.get_assignments(referral.corrects) if a.role == "notify"]
+            decided = with_correction(decided, told, referral.corrects, self.programme)
+        for assignment in decided:
             self.store.put_assignment(referral, assignment)
         assignments = self.store.get_assignments(reference)
 

@@ -13,6 +13,7 @@ from hub.config import Programme, Rule, Spoke
 from hub.models import Assignment, Referral
 
 NO_MATCH_RULE = "no-match"
+CORRECTION_RULE = "correction"
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,26 @@ def assignments_for(facts: RoutingFacts, programme: Programme) -> list[Assignmen
         )
         for index, (spoke, rule) in enumerate(matches)
     ]
+
+
+def with_correction(
+    assignments: list[Assignment], told: list[str], corrects: str, programme: Programme
+) -> list[Assignment]:
+    """A correction's assignments: the rules' (on the corrected answers), and every spoke that was
+    notified of the referral it corrects, so whoever holds the old details hears of the new ones.
+    A spoke the rules already notify keeps its own reason; one they do not becomes ``notify``
+    with the rule ``correction``."""
+    out = {a.spoke: a for a in assignments}
+    for spoke_id in told:
+        current = out.get(spoke_id)
+        if current is not None and current.role == "notify":
+            continue
+        spoke = programme.spoke(spoke_id)
+        out[spoke_id] = Assignment(
+            spoke=spoke_id,
+            role="notify",
+            rule=CORRECTION_RULE,
+            reason=f"Was sent referral {corrects}, which this corrects",
+            priority=spoke.priority if spoke is not None else 0,
+        )
+    return sorted(out.values(), key=lambda a: (a.priority, a.spoke))

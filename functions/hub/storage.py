@@ -14,6 +14,12 @@ Items (``pk`` / ``sk``):
   (``received``, ``routed``, ``notified``, ``notify-failed`` …).
 - idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
   (:meth:`DynamoReferralStore.idempotency_layer`).
+- rate limits (:mod:`hub.limits`): a day's random key ``LIMIT#KEY`` / ``<yyyy-mm-dd>``
+  and token buckets ``LIMIT#<keyed hash of an address>`` / ``BUCKET`` (``tokens``, ``at``);
+  both expire after two days. No address is ever stored.
+- a submission id's latest referral: ``SUBMISSION#<submission_id>`` / ``LATEST`` with the
+  ``reference`` it made last, so a later post with other answers is linked to it as a
+  correction (expires with the idempotency records).
 
 The key schema below is this module's; ``infra/template.yaml`` must define the same
 (the infra tests compare the two). Methods take and return :mod:`hub.models` models.
@@ -26,12 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hub.models import Assignment, AssignmentRecord, Event, Referral, Submission, iso
 from hub.references import new_reference
+
+if TYPE_CHECKING:
+    from hub.models import Assignment, AssignmentRecord, Event, Referral, Submission
 
 # -- the key schema (infra/template.yaml's ReferralsTable defines the same) ----------------------
 PARTITION_KEY = "pk"
@@ -45,6 +53,11 @@ ASSIGN_PREFIX = "ASSIGN#"
 EVENT_PREFIX = "EVENT#"
 SPOKE_PREFIX = "SPOKE#"
 IDEMPOTENCY_PK = "IDEMPOTENCY#intake"
+SUBMISSION_PREFIX = "SUBMISSION#"
+LIMIT_PREFIX = "LIMIT#"
+LIMIT_KEY_PK = "LIMIT#KEY"
+BUCKET_SK = "BUCKET"
+SUBMISSION_SK = "LATEST"
 STATUS_ROUTED = "routed"
 CHANNEL_STATE = "_state"  # "<channel>_state" on an assignment
 
@@ -113,11 +126,22 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: int(v) if type(v).__name__ == "Decimal" else v for k, v in out.items()}
 
 
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z`` (:func:`hub.models.iso`)."""
+    from hub.models import iso as model_iso  # models (pydantic) load with the first use, not at cold start
+
+    return model_iso(moment)
+
+
 def _referral(data: Mapping[str, Any]) -> Referral:
+    from hub.models import Referral
+
     return Referral.model_validate(data)
 
 
 def _assignment(data: Mapping[str, Any]) -> AssignmentRecord:
+    from hub.models import AssignmentRecord
+
     channels = {k.removesuffix(CHANNEL_STATE): v for k, v in data.items() if k.endswith(CHANNEL_STATE)}
     return AssignmentRecord.model_validate({**data, "channels": channels})
 
@@ -126,6 +150,8 @@ _EVENT_KEYS = {PARTITION_KEY, SORT_KEY, "type", "event", "reference", "at", TTL_
 
 
 def _event(data: Mapping[str, Any]) -> Event:
+    from hub.models import Event
+
     detail = {k: v for k, v in data.items() if k not in _EVENT_KEYS}
     return Event(reference=data["reference"], type=data["event"], at=data["at"], detail=detail)
 
@@ -226,12 +252,16 @@ class DynamoReferralStore:
         now: datetime | None = None,
         reference_factory: Callable[[], str] | None = None,
         attempts: int = 5,
+        corrects: str | None = None,
     ) -> Referral:
-        """Store a new referral with ONE conditional write; returns it.
+        """Store a new referral with ONE conditional write; returns it. ``corrects``: the
+        reference of the referral it corrects (same submission id, other answers).
 
         A reference that is already taken (astronomically rare) is replaced by a fresh
         one and the write retried; nothing else is written.
         """
+        from hub.models import Referral
+
         now = now or utcnow()
         reference_factory = reference_factory or new_reference
         for _ in range(attempts):
@@ -239,6 +269,7 @@ class DynamoReferralStore:
                 **submission.model_dump(),
                 reference=reference_factory(),
                 created_at=now,
+                corrects=corrects,
                 expires_at=int((now + timedelta(days=retention_days)).timestamp()),
             )
             item = {
@@ -250,6 +281,58 @@ class DynamoReferralStore:
             if self._put_new(item):
                 return referral
         raise ReferenceCollisionError(f"no free reference after {attempts} attempts")
+
+    def latest_for_submission(self, submission_id: str) -> str | None:
+        """The reference the latest post with this submission id made, if it is remembered."""
+        data = self._get({PARTITION_KEY: f"{SUBMISSION_PREFIX}{submission_id}", SORT_KEY: SUBMISSION_SK})
+        return data.get("reference") if data else None
+
+    def remember_submission(self, submission_id: str, reference: str, *, expires_at: int) -> None:
+        """Remember the referral a submission id made last (a later correction links to it)."""
+        self._call("put_item", Item=to_item({
+            PARTITION_KEY: f"{SUBMISSION_PREFIX}{submission_id}",
+            SORT_KEY: SUBMISSION_SK,
+            "type": "submission",
+            "reference": reference,
+            TTL_ATTRIBUTE: expires_at,
+        }))
+
+    # -- rate limits (hub.limits) ---------------------------------------------------------
+
+    def daily_key(self, day: str, candidate: bytes, *, expires_at: int) -> bytes:
+        """The random key for ``day``: ``candidate`` if this call made it, else the one already made."""
+        key = {PARTITION_KEY: LIMIT_KEY_PK, SORT_KEY: day}
+        found = self._get(key)
+        if found is None:
+            if self._put_new({**key, "type": "limit-key", "secret": candidate, TTL_ATTRIBUTE: expires_at}):
+                return candidate
+            found = self._get(key) or {}
+        secret = found.get("secret")
+        if not isinstance(secret, (bytes, bytearray)) and hasattr(secret, "value"):
+            secret = secret.value  # boto3's Binary
+        if not secret:
+            raise StoreError("the day's rate-limit key could not be read")
+        return bytes(secret)
+
+    def get_bucket(self, name: str) -> tuple[float | None, float | None]:
+        """A token bucket's (tokens, at), or (None, None) when there is none yet."""
+        data = self._get({PARTITION_KEY: f"{LIMIT_PREFIX}{name}", SORT_KEY: BUCKET_SK})
+        if not data:
+            return None, None
+        return float(data["tokens_milli"]) / 1000, float(data["at_ms"]) / 1000
+
+    def put_bucket(self, name: str, tokens: float, at: float, *, previous_at: float | None, expires_at: int) -> bool:
+        """Save a bucket unless another request changed it since it was read (False then)."""
+        item = to_item({
+            PARTITION_KEY: f"{LIMIT_PREFIX}{name}", SORT_KEY: BUCKET_SK, "type": "limit-bucket",
+            "tokens_milli": int(tokens * 1000), "at_ms": int(at * 1000), TTL_ATTRIBUTE: expires_at,
+        })
+        if previous_at is None:
+            return self._conditional("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        return self._conditional(
+            "put_item", Item=item, ConditionExpression="at_ms = :previous",
+            ExpressionAttributeValues=to_item({":previous": int(previous_at * 1000)}),
+        )
 
     def get_referral(self, reference: str) -> Referral | None:
         data = self._get({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK})

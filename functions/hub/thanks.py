@@ -32,11 +32,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from markupsafe import Markup
+from typing import TYPE_CHECKING
 
 from hub import i18n, references
-from hub.config import Programme
 from hub.i18n import N_
+
+if TYPE_CHECKING:
+    from hub.config import Programme
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ def fill(page: str, reference: str, lang: str | None = None) -> str:
 
 
 def _content_context(programme: Programme, reference: str | None, lang: str | None, advice: bool) -> dict:
+    from markupsafe import Markup
+
     from hub import render
 
     info = programme.programme

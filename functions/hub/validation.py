@@ -12,17 +12,23 @@ nothing typed can appear in them. ``site/docs/assets/cchcc.js`` applies the same
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub import form, i18n, postcodes
-from hub.models import Submission
+
+if TYPE_CHECKING:
+    from hub.models import Submission
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _EMAIL = re.compile(form.EMAIL_PATTERN)
 _PHONE_ALLOWED = re.compile(form.PHONE_ALLOWED)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1, except tab and line breaks
+_INVISIBLE = re.compile(form.INVISIBLE)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # only from JSON escapes; never text anyone typed
+_OTHER_BREAKS = re.compile(r"[\u2028\u2029]")  # line and paragraph separators start a line too
 _LINE_BREAKS = re.compile(r"\s*[\t\n]+\s*")
 _HIDDEN_RULES = {
     "campaign": _SLUG.match,
@@ -69,7 +75,8 @@ def text(raw: Mapping[str, Any], key: str, multiline: bool = False) -> str:
         value = str(value)
     if not isinstance(value, str):
         return ""
-    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = _OTHER_BREAKS.sub("\n", value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = _SURROGATE.sub("", _INVISIBLE.sub("", _CONTROL.sub("", value)))
     if not multiline:
         value = _LINE_BREAKS.sub(" ", value)
     return value.strip()
@@ -85,6 +92,21 @@ def _values(raw: Mapping[str, Any], key: str) -> list[str] | None:
     if not isinstance(value, list):
         return None
     return [str(v).strip() for v in value if str(v).strip()]
+
+
+def readable(value: str) -> bool:
+    """Has at least one letter or digit: combining marks and joiners alone show nothing."""
+    return any(unicodedata.category(c)[0] in "LN" for c in value)
+
+
+def plain(value: str) -> str:
+    """Compatibility forms folded (full-width ``ＬＳ９`` -> ``LS9``) and digits of any script as
+    0-9 (Arabic-Indic ``٣٠``, Persian ``۳۰`` -> ``30``): for answers whose meaning is clear in
+    any script, like an age, a phone number or a postcode."""
+    value = unicodedata.normalize("NFKC", value)
+    if value.isascii():
+        return value
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value)
 
 
 def normalise_phone(typed: str) -> str | None:
@@ -105,6 +127,7 @@ def normalise_phone(typed: str) -> str | None:
 
 
 def _email(value: str, f: form.Field) -> str:
+    value = plain(value)
     local, _, domain = value.rpartition("@")
     if not _EMAIL.match(value) or ".." in value or domain.startswith(".") or domain.endswith("."):
         raise _Problem("invalid")
@@ -112,7 +135,7 @@ def _email(value: str, f: form.Field) -> str:
 
 
 def _phone(value: str, f: form.Field) -> str:
-    phone = normalise_phone(value)
+    phone = normalise_phone(plain(value))
     if phone is None:
         raise _Problem("invalid")
     return phone
@@ -120,12 +143,13 @@ def _phone(value: str, f: form.Field) -> str:
 
 def _postcode(value: str, f: form.Field) -> str:
     try:
-        return postcodes.normalise(value)
+        return postcodes.normalise(plain(value))
     except postcodes.PostcodeError:
         raise _Problem("invalid") from None
 
 
 def _whole_number(value: str, f: form.Field) -> int:
+    value = plain(value)
     if not re.fullmatch(r"[0-9]{1,3}", value):
         raise _Problem("invalid")
     number = int(value)
@@ -178,6 +202,8 @@ def _check(raw: Mapping[str, Any], f: form.Field, values: dict[str, Any]) -> Any
     if f.kind == "choices":
         return _check_choices(raw, f, values)
     typed = text(raw, f.name, multiline=f.multiline)
+    if f.kind == "text" and not readable(typed):
+        typed = ""  # only marks, joiners or punctuation: nothing a person could read back
     values[f.name] = typed
     if not typed:
         if f.required:
@@ -216,6 +242,8 @@ def parse_submission(raw: Mapping[str, Any]) -> Submission:
         errors.setdefault(form.CONTACT[0], form.message(form.BY_NAME[form.CONTACT[0]], "contact", lang))
     if errors:
         raise SubmissionInvalidError({name: errors[name] for name in form.FIELD_ORDER if name in errors}, values)
+    from hub.models import Submission  # pydantic is loaded by the first submission, not at cold start
+
     return Submission(**{k: v for k, v in cleaned.items() if v is not None})
 
 

@@ -17,15 +17,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
-from hub.config import load_programme
 from hub.intake import Intake
+from hub.programme import load_for_function
 from hub.settings import load_settings
 from hub.storage import DynamoReferralStore, StoreUnavailableError
 from hub.thanks import ThanksPage
 from intake import web
 
 settings = load_settings()
-programme = load_programme(settings.programme_file)
+programme = load_for_function(settings)  # compiled by `cchcc build`: no YAML or pydantic at cold start
 
 logger = Logger(service="intake")  # never log the event: it carries names and phone numbers
 copy_config_to_registered_loggers(source_logger=logger, include={"hub"})
@@ -35,7 +35,9 @@ metrics = Metrics(namespace="CCHCC", service="intake")
 app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin=settings.site_origin, allow_headers=["Content-Type"], max_age=600)
 )
-intake = Intake(DynamoReferralStore(settings.table_name), programme, settings)
+store = DynamoReferralStore(settings.table_name)
+store.client  # noqa: B018 (created during init, which has the CPU to itself, not on the first request)
+intake = Intake(store, programme, settings)
 thanks_page = ThanksPage(programme, settings.thanks_page)  # read on first use: the built page with the reference box
 
 
@@ -52,18 +54,22 @@ def _language() -> str:
         return "en"
 
 
-@app.post("/api/referrals")
-def create_referral() -> Response:
+@app.post(
+    "/api/referrals", summary="Send a referral", operation_id="createReferral", responses=web.REFERRAL_RESPONSES,
+    description="The referral form, form-encoded (a browser without JavaScript) or JSON (DESIGN.md §4).",
+)
+def create_referral():  # (no return annotation: Powertools would describe Response itself)
     event = app.current_event
     request = web.submitted(_headers(), event.body, bool(event.is_base64_encoded), settings.site_origin)
     intake.register_context(app.lambda_context)
-    outcome = intake.submit(request.fields)
+    client = web.client(_headers(), event.request_context.http.source_ip)
+    outcome = intake.submit(request.fields, client)
     metrics.add_metric(name=f"Submission_{outcome.kind}", unit=MetricUnit.Count, value=1)
     return web.answer(outcome, request.wants_html, programme)
 
 
-@app.get("/thanks/")
-def thanks() -> Response:
+@app.get("/thanks/", summary="The thanks page", operation_id="thanksPage", responses=web.THANKS_RESPONSES)
+def thanks():
     """The thanks page showing ``?ref=`` when it is a valid reference (never logs the query string)."""
     event = app.current_event
     shown = thanks_page.show(event.get_query_string_value("ref"), event.get_query_string_value("lang"))
@@ -71,10 +77,18 @@ def thanks() -> Response:
     return Response(200, web.HTML, shown.html, {"Cache-Control": "no-store"})
 
 
+# Metrics (CloudWatch embedded metric format; one dimension, service=intake; never personal
+# data). A fixed set of names, since each name is a custom metric that costs money above ten:
+# Submission_<kind>, Rejected (the request itself was unusable: 400/413/415), ThanksPage_<kind>,
+# StoreUnavailable and ServerErrors (every 5xx this function answers: infra/template.yaml alarms
+# on it, because a 5xx answer is not a Lambda error and the Errors alarm never sees it).
+SERVER_ERRORS = "ServerErrors"
+
+
 @app.exception_handler(web.RequestRejectedError)
 def request_rejected(exc: web.RequestRejectedError) -> Response:
     logger.info("request rejected", status=exc.status)
-    metrics.add_metric(name=f"Rejected_{exc.status}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Rejected", unit=MetricUnit.Count, value=1)
     return web.rejected(exc, web.wants_html(_headers()), programme, _language())
 
 
@@ -82,6 +96,7 @@ def request_rejected(exc: web.RequestRejectedError) -> Response:
 def store_unavailable(exc: StoreUnavailableError) -> Response:
     logger.warning("store unavailable", error=type(exc.__cause__ or exc).__name__)
     metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
     return web.store_unavailable(web.wants_html(_headers()), programme, _language())
 
 
@@ -89,7 +104,7 @@ def store_unavailable(exc: StoreUnavailableError) -> Response:
 def unexpected(exc: Exception) -> Response:
     # Frames only: exception messages (e.g. pydantic's) can quote what the visitor sent.
     logger.error("unexpected error", error=type(exc).__name__, frames=traceback.format_tb(exc.__traceback__))
-    metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
     return web.unexpected(web.wants_html(_headers()), programme, _language())
 
 

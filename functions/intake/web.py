@@ -12,15 +12,18 @@ import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
 from hub import i18n
-from hub.config import Programme
 from hub.i18n import N_
 from hub.intake import Outcome
+from hub.limits import Client
+
+if TYPE_CHECKING:
+    from hub.config import Programme
 
 MAX_BODY_BYTES = 16 * 1024
 FORM = "application/x-www-form-urlencoded"
@@ -56,12 +59,48 @@ def wants_html(headers: Mapping[str, str]) -> bool:
     return media_type(headers) == FORM
 
 
+# The text encodings a body may declare, by Python's codec name. Python also has "codecs" that
+# are not ways of writing text (rot13, hex, base64, zlib, bz2, uu, quopri) or that turn escapes
+# into code points nobody typed (unicode_escape, raw_unicode_escape, utf-7): those are refused.
+TEXT_CHARSETS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
+
+
 def _charset(content_type: str) -> str:
     for param in content_type.split(";")[1:]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             return value.strip().strip('"').lower() or "utf-8"
     return "utf-8"
+
+
+def _codec(charset: str) -> str:
+    """The Python codec for a declared charset; 415 unless it is one of :data:`TEXT_CHARSETS`."""
+    try:
+        name = codecs.lookup(charset).name
+    except (LookupError, ValueError) as exc:
+        raise RequestRejectedError(415, "Send the form encoded as UTF-8") from exc
+    if name not in TEXT_CHARSETS:
+        raise RequestRejectedError(415, "Send the form encoded as UTF-8")
+    return name
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if any string in a decoded JSON value holds a lone surrogate (a ``\\ud800`` escape):
+    not text anyone typed, and it cannot be stored or sent on. Iterative: depth is no limit."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dict[str, Any]:
@@ -82,13 +121,9 @@ def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dic
     media = media_type(headers)
     if media not in (FORM, JSON):
         raise RequestRejectedError(415, "Send the form as application/x-www-form-urlencoded or application/json")
-    charset = _charset(headers.get("content-type", ""))
+    codec = _codec(_charset(headers.get("content-type", "")))
     try:
-        codecs.lookup(charset)
-    except LookupError as exc:
-        raise RequestRejectedError(415, "Send the form encoded as UTF-8") from exc
-    try:
-        text = data.decode(charset)
+        text = data.decode(codec)
     except (UnicodeDecodeError, ValueError) as exc:
         raise RequestRejectedError(400, "The request body is not valid text") from exc
 
@@ -99,6 +134,8 @@ def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dic
             raise RequestRejectedError(400, "The request body is not valid JSON") from exc
         if not isinstance(value, dict):
             raise RequestRejectedError(400, "The request body must be a JSON object")
+        if _has_lone_surrogate(value):
+            raise RequestRejectedError(400, "The request body is not valid text")
         return value
 
     try:
@@ -133,17 +170,77 @@ def placement_from_referer(fields: dict[str, Any], headers: Mapping[str, str], s
         fields["channel"] = "assisted"
 
 
+def client(headers: Mapping[str, str], source_ip: str | None) -> Client:
+    """Who sent the request, for the rate limit (:mod:`hub.limits` hashes it; it is never stored).
+
+    Through CloudFront, the HTTP API's ``sourceIp`` is CloudFront's own address and the
+    visitor's is in ``CloudFront-Viewer-Address`` (``203.0.113.7:46532``, ``2001:db8::1:46532``),
+    which CloudFront sets itself (the origin request policy forwards it). Someone calling the
+    API directly could send that header made up, so the address it came from is limited too.
+    """
+    source = (source_ip or "").strip() or "unknown"
+    viewer = (headers.get("cloudfront-viewer-address") or "").strip()
+    if not viewer:
+        return Client(source)
+    host, sep, port = viewer.rpartition(":")
+    address = host.strip("[]") if sep and port.isdigit() else viewer
+    return Client(address[:64] or source, edge=source)
+
+
 def submitted(headers: Mapping[str, str], body: str | None, is_base64: bool, site_origin: str) -> Submitted:
     fields = decode(headers, body, is_base64)
     placement_from_referer(fields, headers, site_origin)
     return Submitted(fields, wants_html(headers))
 
 
+# -- what the routes answer, for the OpenAPI description (cchcc/ops/openapi.py) -----------------------
+
+_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+_PAGE = {"type": "string", "description": "A page for a browser without JavaScript"}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before sending again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
+def _answer(description: str, json_schema: dict | None = None, page: bool = False, headers: dict | None = None) -> dict:
+    content = {JSON: {"schema": json_schema}} if json_schema else {}
+    if page:
+        content["text/html"] = {"schema": _PAGE}
+    return {"description": description, **({"content": content} if content else {}), **({"headers": headers} if headers else {})}
+
+
+REFERRAL_RESPONSES: dict[int, dict] = {
+    201: _answer("Stored (JSON): the reference to quote", {
+        "type": "object", "required": ["reference"],
+        "properties": {"reference": {"type": "string", "pattern": "^[A-Z0-9]{4}-[A-Z0-9]{4}$"}},
+    }),
+    303: {"description": "Stored (form): see the thanks page with the reference",
+          "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+          "headers": {"Location": {"description": "/thanks/?ref=<reference>", "schema": {"type": "string"}}}},
+    400: _answer("The body is not valid JSON, a JSON object, or text", _MESSAGE),
+    413: _answer("The body is over 16 KiB", _MESSAGE, page=True),
+    415: _answer("Neither form-encoded nor JSON, or not a text encoding", _MESSAGE),
+    422: _answer("Mistakes a person can fix: the form again (HTML) or each field's message (JSON)", {
+        "type": "object", "required": ["errors"],
+        "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"}}},
+    }, page=True),
+    429: _answer("Too many new referrals from this client for now: wait, the answers are kept", _MESSAGE, page=True,
+                 headers=_RETRY_AFTER),
+    500: _answer("A fault on our side", _MESSAGE, page=True),
+    503: _answer("The store is unavailable: nothing was saved; try again", _MESSAGE, page=True, headers=_RETRY_AFTER),
+}
+THANKS_RESPONSES: dict[int, dict] = {
+    200: _answer("The thanks page, with the reference when ?ref= is one", page=True),
+    500: _answer("A fault on our side", _MESSAGE, page=True),
+}
+
+
 # -- responses ---------------------------------------------------------------------------------
 
 
 def answer(outcome: Outcome, html: bool, programme: Programme) -> Response:
-    """303 to the thanks page or 201 JSON when stored (or the honeypot), 422 when invalid."""
+    """303 to the thanks page or 201 JSON when stored (or the honeypot), 422 when invalid,
+    429 with Retry-After (the form kept) when this client has sent too many."""
+    if outcome.kind == "limited":
+        return limited(outcome, html, programme)
     if outcome.kind == "invalid":
         if html:
             from hub import render  # Jinja2 is loaded only when a page is needed, not at cold start
@@ -168,6 +265,28 @@ def language_of(headers: Mapping[str, str], body: str | None, is_base64: bool) -
     except RequestRejectedError:
         return i18n.DEFAULT
     return lang if i18n.is_language(lang) else i18n.DEFAULT
+
+
+LIMITED_TITLE = N_("You have sent a lot of forms")
+LIMITED_MESSAGE = N_(
+    "We have had a lot of forms from this device in a short time. Please wait %(wait)s, then send "
+    "this one again. Your answers are still here."
+)
+
+
+def limited(outcome: Outcome, html: bool, programme: Programme) -> Response:
+    """429 in the language the form was posted in."""
+    t = i18n.translator(outcome.lang)
+    minutes = max(1, -(-outcome.retry_after // 60))
+    wait = t.gettext(N_("a minute")) if minutes == 1 else t(N_("%(minutes)s minutes"), minutes=minutes)
+    message = t(LIMITED_MESSAGE, wait=wait)
+    headers = {"Retry-After": str(outcome.retry_after)}
+    if html:
+        from hub import render
+
+        page = render.limited_page(programme, outcome.values, t.gettext(LIMITED_TITLE), message)
+        return Response(429, HTML, page, headers)
+    return Response(429, JSON, json.dumps({"message": message}), headers)
 
 
 def problem(

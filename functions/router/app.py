@@ -19,14 +19,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from hub.catalogue import load_catalogue
-from hub.config import load_programme
 from hub.notifications import build_notifiers
+from hub.programme import load_for_function
 from hub.routing import Routing
 from hub.settings import load_settings, webhook_secrets
 from hub.storage import DynamoReferralStore, new_referral_reference
 
 settings = load_settings()
-programme = load_programme(settings.programme_file)
+programme = load_for_function(settings)
 secrets = webhook_secrets(programme)
 # Campaign and placement names for the messages; ids only without the file.
 catalogue = load_catalogue(settings.campaigns_file, required=settings.campaigns_file_required)

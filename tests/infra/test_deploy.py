@@ -429,3 +429,33 @@ def test_deploy_guide_covers_the_steps_in_order():
         assert found, f"no '## ...{word}...' section in docs/deploy.md"
         positions.append(found[0])
     assert positions == sorted(positions), headings
+
+
+def test_makefile_ships_the_compiled_programme_and_the_artifact_loads_it_without_yaml(tmp_path):
+    """`cchcc build`'s programme.json goes into each artifact; the intake, imported from the
+    artifact as Lambda would, uses it (no PyYAML, no pydantic), and is missing it gracefully."""
+    from hub.config import load_programme
+    from hub.programme import write_compiled
+
+    compiled = write_compiled(load_programme(ROOT / "programme.yml"), ROOT / "programme.yml", tmp_path / "programme.json")
+    artifact, without = tmp_path / "artifact", tmp_path / "without"
+    made = _make("build-IntakeFunction", artifact, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"),
+                 CCHCC_PROGRAMME_COMPILED=str(compiled))
+    assert made.returncode == 0, made.stderr
+    assert (artifact / "programme.json").read_bytes() == compiled.read_bytes()
+    missing = _make("build-RouterFunction", without, CCHCC_PROGRAMME_FILE=str(ROOT / "programme.yml"),
+                    CCHCC_PROGRAMME_COMPILED=str(tmp_path / "nope.json"))
+    assert missing.returncode == 0 and "no compiled programme" in missing.stderr
+
+    code = "import sys, intake.app as a; print(type(a.programme).__name__, 'yaml' in sys.modules, 'pydantic' in sys.modules)"
+    result = _run_in_artifact(artifact, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "CompiledProgramme False False"
+
+
+def _run_in_artifact(artifact: Path, code: str) -> subprocess.CompletedProcess:
+    """Python code run with only the artifact on the path and nothing of ours in the environment, as Lambda runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCHCC_")}
+    env.update(PYTHONPATH=str(artifact), TABLE_NAME="cchcc-referrals", SITE_ORIGIN="https://cchcc.example.org",
+               AWS_DEFAULT_REGION="eu-west-2", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    return subprocess.run([sys.executable, "-c", code], cwd=artifact, env=env, capture_output=True, text=True, timeout=120)

@@ -464,23 +464,38 @@ def test_security_headers(sam_template):
 # --- alarms, budget, outputs ---------------------------------------------------------------
 
 
-def test_alarms_watch_the_dead_letter_queue_errors_and_throttles(translated):
+def test_alarms_watch_the_dead_letter_queue_errors_throttles_5xx_and_floods(translated):
     alarms = resources_of_type(translated, "AWS::CloudWatch::Alarm").values()
     watched = set()
     for alarm in alarms:
         props = alarm["Properties"]
         assert props["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        assert props["TreatMissingData"] == "notBreaching" and props["ComparisonOperator"] == "GreaterThanThreshold"
         (dimension,) = props["Dimensions"]
-        target = dimension["Value"].get("Ref") or dimension["Value"]["Fn::GetAtt"][0]
-        watched.add((props["MetricName"], target))
-        assert props["Threshold"] == 0 and props["ComparisonOperator"] == "GreaterThanThreshold"
+        value = dimension["Value"]
+        target = value if isinstance(value, str) else value.get("Ref") or value["Fn::GetAtt"][0]
+        watched.add((props["Namespace"], props["MetricName"], target, props["Threshold"]))
     assert watched == {
-        ("ApproximateNumberOfMessagesVisible", "RouterDeadLetterQueue"),
-        ("Errors", "IntakeFunction"),
-        ("Errors", "RouterFunction"),
-        ("Throttles", "IntakeFunction"),
-        ("Throttles", "RouterFunction"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "RouterDeadLetterQueue", 0),
+        ("AWS/Lambda", "Errors", "IntakeFunction", 0),
+        ("AWS/Lambda", "Errors", "RouterFunction", 0),
+        ("AWS/Lambda", "Throttles", "IntakeFunction", 0),
+        ("AWS/Lambda", "Throttles", "RouterFunction", 0),
+        # Answers the function gives rather than raises (store outage, bug): its own metric.
+        ("CCHCC", "ServerErrors", "intake", 0),
+        # The HTTP API's own 5xx (timeouts, crashes, throttling), keyed by the API's id.
+        ("AWS/ApiGateway", "5xx", "HttpApi", 0),
+        ("CCHCC", "Submission_limited", "intake", 20),
     }
+
+
+def test_custom_metric_alarms_use_the_namespace_the_functions_publish_to(translated, sam_template):
+    namespace = sam_template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    custom = [a["Properties"] for a in resources_of_type(translated, "AWS::CloudWatch::Alarm").values()
+              if not a["Properties"]["Namespace"].startswith("AWS/")]
+    assert custom and {p["Namespace"] for p in custom} == {namespace}
+    # Powertools' service dimension only: nothing about a person can be a dimension.
+    assert {d["Name"] for p in custom for d in p["Dimensions"]} == {"service"}
     topic = translated["Resources"]["AlertTopic"]["Properties"]
     assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlertEmail"}}]
 

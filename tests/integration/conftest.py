@@ -101,6 +101,15 @@ def router_app(aws):
     return fresh_import("router.app")
 
 
+@pytest.fixture
+def stack(aws, lambda_context):
+    """Both handlers cold-started against the same moto account, plus a stream reader."""
+    intake = fresh_import("intake.app")
+    reader = StreamReader(aws)
+    router = fresh_import("router.app")
+    return intake, reader, router
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
@@ -195,6 +204,8 @@ def _json_default(value: Any) -> Any:
 
     if isinstance(value, datetime.datetime):
         return int(value.timestamp())
+    if isinstance(value, bytes):  # binary attributes reach Lambda base64-encoded
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(type(value).__name__)
 
 

@@ -36,15 +36,6 @@ def submit(intake, ctx, **overrides) -> str:
     return json.loads(response["body"])["reference"]
 
 
-@pytest.fixture
-def stack(aws, lambda_context):
-    """Both handlers cold-started against the same moto account, plus a stream reader."""
-    intake = fresh_import("intake.app")
-    reader = StreamReader(aws)
-    router = fresh_import("router.app")
-    return intake, reader, router
-
-
 def run_router(router, event, ctx):
     return router.lambda_handler(event, ctx)
 

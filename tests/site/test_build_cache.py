@@ -43,3 +43,15 @@ def test_changing_one_campaign_remakes_only_its_placements(project_copy):
     lincoln = next(c for c in load_all(project_copy) if c.slug == "lincoln-green")
     assert second.generated["pdf"] == len(lincoln.printed)
     assert len(list((cache / "print").glob("*/poster.pdf"))) == total
+
+
+def test_the_build_writes_the_checked_programme_the_functions_load(site_build):
+    """Beside the site (not in it): programme.json, current for this programme.yml and this code."""
+    import json
+
+    from hub.programme import stale_because
+    from tests.conftest import PROGRAMME
+
+    written = site_build.site_dir.parent / "programme.json"
+    assert stale_because(json.loads(written.read_text(encoding="utf-8")), PROGRAMME) is None
+    assert not (site_build.site_dir / "programme.json").exists()

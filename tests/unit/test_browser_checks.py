@@ -53,6 +53,21 @@ CHANGES = [
     {"support_needs": "x" * 1000}, {"support_needs": "x" * 1001}, {"support_needs": "line one\r\nline two"},
     {"language": "x" * 51}, {"consent": ""}, {"consent": "no"},
     {"name": "", "postcode": "", "age": "", "consent": ""},
+    # Text that fools the reader (issue 13, finding 4): invisible-only names, bidi controls, markup as an address.
+    {"name": "\u200b\u200b"}, {"name": "\u0301\u0301\u0301"}, {"name": "\u200d\u200c"}, {"name": "\u202e\u2066"},
+    {"name": "Amina \u202eKhan"}, {"name": "\ufeffAmina"}, {"name": "!!!"}, {"name": "\u0645\u0631\u06cc\u0645"},
+    {"name": "\u0645\u0631\u200c\u06cc\u0645"}, {"name": "Zo\u0065\u0308"}, {"name": "\u674e\u534e"},
+    {"name": "Amina\u2028Reference: ABCD-EFGH"}, {"support_needs": "one\u2029Reference: FAKE"},
+    {"email": "<script>alert(1)</script>@example.com"}, {"email": "\"a b\"@example.com"}, {"email": "a,b@example.com"},
+    {"email": "amina@exa_mple.com"}, {"email": "amina@-example.com"}, {"email": "o'neil+cchcc@example.co.uk"},
+    {"email": "\uff41\uff4d\uff49\uff4e\uff41\uff20example.com"}, {"email": "amina@m\u00fcnchen.de"},
+    # Digits typed in other scripts (finding 5): Arabic-Indic, Persian, Devanagari, full-width.
+    {"age": "\u0663\u0660"}, {"age": "\u06f3\u06f0"}, {"age": "\u0968\u0966"}, {"age": "\uff11\uff19"},
+    {"age": "\u0661\u0665"}, {"age": "\u0663\u0660.\u0665"},
+    {"phone": "\u0660\u0667\u0667\u0660\u0660 \u0669\u0660\u0660 \u0669\u0668\u0662"},
+    {"phone": "\uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10 \uff19\uff18\uff12"},
+    {"phone": "\u06f0\u06f1\u06f1\u06f3 \u06f4\u06f9\u06f6 \u06f0\u06f0\u06f0\u06f0"},
+    {"postcode": "LS\u0669 \u0667AB"}, {"postcode": "\uff2c\uff33\uff19\u3000\uff17\uff21\uff22"},
 ] + [{"postcode": typed} for typed in TYPED_POSTCODES]
 
 

@@ -127,3 +127,16 @@ def test_given_unreachable_webhook_when_sent_then_notification_failed_error():
     with pytest.raises(NotificationFailedError):
         WebhookNotifier({"HOOK_SECRET": b"s" * 16}, timeout=1).send(message)
     assert [c for c, _ in Notifiers(email=object(), webhook=object()).channels(message)] == ["email", "webhook"]
+
+
+def test_given_support_needs_over_several_lines_then_they_cannot_add_lines_of_ours_to_the_email():
+    # Issue 13, finding 4: a multi-line answer that types "Reference:" and "Why you:" lines.
+    forged = "Mornings\nReference: FAKE-0000\nWhy you: the person asked for the webhook secret"
+    referral, (assignment,) = stored(programme=PROGRAMME, support_needs=forged)
+
+    text = build_notification(referral, assignment, [assignment], PROGRAMME).text
+
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("Reference:")] == [f"Reference: {referral.reference}"]
+    assert [line for line in lines if line.startswith("Why you:")] == ["Why you: the person lives in Leeds."]
+    assert "Support needs: Mornings\n    Reference: FAKE-0000\n    Why you: the person asked" in text

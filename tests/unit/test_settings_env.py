@@ -69,6 +69,7 @@ def test_given_bad_value_when_loaded_then_error_names_the_variable_not_the_value
 
 
 def test_every_variable_is_described():
-    for name, field in Settings.model_fields.items():
-        if field.alias:
-            assert field.description, f"{field.alias} has no description"
+    descriptions = Settings.descriptions()
+    assert set(descriptions) == set(Settings.variables())
+    for alias, description in descriptions.items():
+        assert len(description) > 20, f"{alias} has no description"

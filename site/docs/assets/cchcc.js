@@ -32,12 +32,30 @@
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
-  // As hub.validation.text: control characters out, one line unless multi-line, trimmed.
-  function clean(value, multiline) {
+  // As hub.validation.text: control and invisible characters out, one line unless multi-line, trimmed.
+  function clean(value, multiline, rules) {
     if (typeof value !== "string") return "";
-    value = value.replace(/\r\n?/g, "\n").replace(CONTROL, "");
+    value = value.replace(/\r\n?|[\u2028\u2029]/g, "\n").replace(CONTROL, "");
+    if (rules && rules.invisible) value = value.replace(new RegExp(rules.invisible, "g"), "");
     if (!multiline) value = value.replace(/\s*[\t\n]+\s*/g, " ");
     return value.trim();
+  }
+
+  // As hub.validation.readable: a letter or a digit of any script (no check where the browser is too old).
+  var READABLE = (function () { try { return new RegExp("[\\p{L}\\p{N}]", "u"); } catch (e) { return null; } })();
+  function readable(value) { return !READABLE || READABLE.test(value); }
+
+  // As hub.validation.plain: full-width forms folded, digits of any script as 0-9.
+  function plain(value, rules) {
+    if (typeof value.normalize === "function") value = value.normalize("NFKC");
+    var zeros = rules.digitZeros || [];
+    return value.replace(/[\ud800-\udbff][\udc00-\udfff]|[^\x00-\x7f]/g, function (ch) {
+      var cp = ch.codePointAt ? ch.codePointAt(0) : ch.charCodeAt(0);
+      for (var i = 0; i < zeros.length; i++) {
+        if (cp >= zeros[i] && cp <= zeros[i] + 9) return String(cp - zeros[i]);
+      }
+      return ch;
+    });
   }
 
   // As hub.validation.normalise_phone.
@@ -53,16 +71,18 @@
   // One check per kind of field, as in hub.validation: a problem code, or null.
   var KINDS = {
     email: function (value, rules) {
+      value = plain(value, rules);
       var domain = value.slice(value.lastIndexOf("@") + 1);
       var bad = !new RegExp(rules.emailPattern).test(value) || value.indexOf("..") !== -1 ||
         domain.charAt(0) === "." || domain.charAt(domain.length - 1) === ".";
       return bad ? "invalid" : null;
     },
-    tel: function (value, rules) { return ukPhone(value, new RegExp(rules.phoneAllowed)) === null ? "invalid" : null; },
+    tel: function (value, rules) { return ukPhone(plain(value, rules), new RegExp(rules.phoneAllowed)) === null ? "invalid" : null; },
     postcode: function (value, rules) {
-      return new RegExp(rules.postcodePattern).test(value.replace(/\s+/g, "").toUpperCase()) ? null : "invalid";
+      return new RegExp(rules.postcodePattern).test(plain(value, rules).replace(/\s+/g, "").toUpperCase()) ? null : "invalid";
     },
     "whole-number": function (value, rules, field) {
+      value = plain(value, rules);
       if (!/^[0-9]{1,3}$/.test(value)) return "invalid";
       var number = parseInt(value, 10);
       if (field.minimum !== null && number < field.minimum) return "too_small";
@@ -83,14 +103,15 @@
         var picked = Array.isArray(value) ? value : (value ? [value] : []);
         if (picked.length > field.choices.length || picked.some(function (v) { return field.choices.indexOf(v) === -1; })) code = "invalid";
       } else {
-        value = clean(value, field.kind === "long-text");
+        value = clean(value, field.kind === "long-text", rules);
+        if (field.kind === "text" && !readable(value)) value = "";
         if (!value) code = field.required ? "required" : null;
         else if (field.maxLength !== null && value.length > field.maxLength) code = field.kind === "postcode" ? "invalid" : "too_long";
         else if (KINDS[field.kind]) code = KINDS[field.kind](value, rules, field);
       }
       if (code) errors[field.name] = field.messages[code];
     });
-    var reachable = rules.contact.some(function (name) { return clean(values[name], false); });
+    var reachable = rules.contact.some(function (name) { return clean(values[name], false, rules); });
     if (!reachable && !errors[rules.contact[0]]) {
       var first = rules.fields.filter(function (f) { return f.name === rules.contact[0]; })[0];
       errors[first.name] = first.messages.contact;
@@ -314,6 +335,8 @@
         if (result.status === 422 && result.body && result.body.errors) {
           self.say("");
           self.showErrors(result.body.errors);
+        } else if (result.status === 429 && result.body && typeof result.body.message === "string") {
+          self.say(result.body.message, true, true);  // too many from this device: wait, answers kept
         } else {
           self.say(self.text.failed, true, true);
         }
@@ -486,7 +509,7 @@
 
   if (typeof module === "object" && module.exports) {
     // Node (the tests): the checks, without a page.
-    module.exports = { check: check, clean: clean, ukPhone: ukPhone, fill: fill };
+    module.exports = { check: check, clean: clean, ukPhone: ukPhone, plain: plain, fill: fill };
   } else if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
