@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Debian's Chromium; the e2e tests and the audit drive this binary (overridable for the Makefile's own test).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser build serve edit test test-fast bench fuzz audit check deploy deploy-check clean
+.PHONY: install browser fonts build serve edit test test-fast bench fuzz audit check deploy deploy-check clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -30,25 +30,38 @@ $(ADMIN): $(NODE_STAMP) site/admin/build.mjs $(wildcard site/admin/src/*)
 
 install: $(STAMP) $(ADMIN)
 
-# Debian's Chromium and poppler (pdftoppm) for browser and PDF tests. Never a downloaded browser.
+# Debian's Chromium and poppler (pdftoppm) for browser and PDF tests, and the Noto fonts that print
+# the posters' Urdu strapline (fonts-noto-core). Never a downloaded browser or font.
 browser:
-	@if [ ! -x "$(CHROMIUM)" ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -x "$(CHROMIUM)" ] || ! command -v pdftoppm >/dev/null || ! fc-list | grep -q "Noto Naskh Arabic"; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing chromium and poppler-utils with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	    echo "Installing chromium, poppler-utils and fonts-noto-core with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils fonts-noto-core >/dev/null; \
 	  else \
-	    echo "Chromium or pdftoppm missing: run 'sudo apt-get install chromium poppler-utils'"; \
+	    echo "Chromium, pdftoppm or the Noto fonts missing: run 'sudo apt-get install chromium poppler-utils fonts-noto-core'"; \
 	    [ "$$CI" != "true" ] || exit 1; \
+	  fi; \
+	fi
+
+# The Noto fonts that print the posters' Urdu strapline (Debian's fonts-noto-core), for `make build`
+# and `make serve`; `cchcc build` stops with a clear message if a poster's language has no font.
+fonts:
+	@if ! fc-list 2>/dev/null | grep -q "Noto Naskh Arabic"; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing fonts-noto-core with apt-get (posters in Urdu)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-noto-core >/dev/null; \
+	  else \
+	    echo "Posters in Urdu need Debian's Noto fonts: run 'sudo apt-get install fonts-noto-core'"; \
 	  fi; \
 	fi
 
 check: $(STAMP)
 	$(BIN)/cchcc check
 
-build: $(STAMP)
+build: $(STAMP) fonts
 	$(BIN)/cchcc build
 
-serve: $(STAMP)
+serve: $(STAMP) fonts
 	$(BIN)/cchcc build
 	$(BIN)/cchcc serve --port $(PORT)
 
@@ -86,7 +99,7 @@ $(SAM):
 	$(SAM_DIR)/bin/python -m pip install --quiet 'aws-sam-cli>=1.140,<2'
 
 # Everything that can be checked without an AWS account, the SAM CLI's own build included.
-deploy-check: $(STAMP) $(ADMIN) $(SAM)
+deploy-check: $(STAMP) $(ADMIN) $(SAM) fonts
 	$(BIN)/cchcc check
 	$(BIN)/cfn-lint infra/template.yaml infra/github-deploy.yaml
 	$(BIN)/python -m pytest tests/infra -q

@@ -6,8 +6,11 @@ campaign hook switched off, measured in the same run on the same copy:
 1. **Sample site** (the shipped campaigns): first build with an empty cache (every QR code
    and poster PDF made) and a no-change rebuild (everything from the cache).
 2. **20 campaigns x 5 placements** generated into a temporary copy of the project: the same two.
-3. **Landing page weight**: a campaign page's HTML plus every stylesheet and script it loads,
-   each gzipped; at most 100 KB, aim 60 KB.
+3. **Landing page weight**, in every language: a campaign page's HTML plus every stylesheet and
+   script it loads, each gzipped; at most 100 KB, aim 60 KB.
+4. **Build time per added language**: a no-change rebuild of the sample site with English only,
+   then with each community language added in turn; the cost of one language is the slope of
+   rebuild time over the number of languages, as a ratio of the English-only rebuild.
 
     python -m bench build            # or: python -m bench.build
 """
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("poster-a3", "poster-a4", "flyer-a5", "flyer-a6")
 SITE_URL = "https://jobs.example.org/"
 REPEATS = 3
+LANGUAGE_REPEATS = 5  # each added language costs little: more repeats to see it through the noise
 
 
 def _copy_project(dest: Path, *, campaigns: bool = True) -> Path:
@@ -89,7 +93,7 @@ def _measure(root: Path, work: Path) -> dict:
     shutil.rmtree(cache, ignore_errors=True)
     cold = _time(full)
     warm = statistics.median(_time(full) for _ in range(REPEATS))
-    placements = sum(len(c.placements) for c in load_all(project))
+    placements = sum(len(c.printed) for c in load_all(project))  # placements and event posters
     return {
         "campaigns": len(load_all(project)),
         "placements": placements,
@@ -102,9 +106,45 @@ def _measure(root: Path, work: Path) -> dict:
     }
 
 
-def landing_weight(site_dir: Path, slug: str) -> dict:
-    """Gzipped bytes of a landing page and every stylesheet and script it loads."""
-    page = site_dir / "campaigns" / slug / "index.html"
+def languages_cost(root: Path, work: Path) -> dict:
+    """No-change rebuilds with English only, then one more language at a time (same cache)."""
+    from hub import i18n
+
+    project = Project.at(root)
+    cache = work / "cache"
+    real = i18n.TRANSLATIONS
+    codes = sorted(p.stem for p in real.glob("*.po"))
+    times = []
+    try:
+        for count in range(len(codes) + 1):
+            chosen = work / f"translations-{count}"
+            chosen.mkdir(parents=True)
+            for code in codes[:count]:
+                shutil.copy2(real / f"{code}.po", chosen / f"{code}.po")
+            i18n.TRANSLATIONS = chosen
+            i18n.reload()
+
+            def full():
+                build(project, site_dir=work / f"site-{count}", cache_dir=cache, site_url=SITE_URL)
+
+            full()  # posters for this set of languages into the cache; not counted
+            times.append(statistics.median(_time(full) for _ in range(LANGUAGE_REPEATS)))
+    finally:
+        i18n.TRANSLATIONS = real
+        i18n.reload()
+    # The least-squares slope over every count of languages: steadier than the two ends alone.
+    step = statistics.linear_regression(range(len(times)), times).slope if len(times) > 1 else 0.0
+    return {
+        "languages": ["en", *codes],
+        "rebuild_s": [round(t, 3) for t in times],
+        "per_language_s": round(step, 3),
+        "per_language_ratio": round(step / times[0], 3),
+    }
+
+
+def landing_weight(site_dir: Path, slug: str, code: str = "en") -> dict:
+    """Gzipped bytes of a landing page (in language ``code``) and every stylesheet and script it loads."""
+    page = site_dir / ("" if code == "en" else code) / "campaigns" / slug / "index.html"
     html = page.read_text(encoding="utf-8")
     assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', html)
     assets += re.findall(r'<link[^>]+href="([^"]+)"[^>]+rel="stylesheet"', html)
@@ -116,8 +156,8 @@ def landing_weight(site_dir: Path, slug: str) -> dict:
         path = (page.parent / href.split("?")[0]).resolve()
         parts[str(path.relative_to(site_dir.resolve()))] = len(gzip.compress(path.read_bytes(), 9))
     total = sum(parts.values())
-    return {"page": f"/campaigns/{slug}/", "gzip_bytes": parts, "total_kb": round(total / 1024, 1),
-            "limit_kb": 100, "aim_kb": 60}
+    path = f"/campaigns/{slug}/" if code == "en" else f"/{code}/campaigns/{slug}/"
+    return {"page": path, "gzip_bytes": parts, "total_kb": round(total / 1024, 1), "limit_kb": 100, "aim_kb": 60}
 
 
 def run() -> dict:
@@ -126,12 +166,21 @@ def run() -> dict:
         sample_root = _copy_project((tmp / "sample").resolve() if (tmp / "sample").mkdir() is None else tmp)
         sample = _measure(sample_root, tmp / "sample-out")
         slug = load_all(Project.at(sample_root))[0].slug
-        weight = landing_weight(tmp / "sample-out" / "site", slug)
+        from hub import i18n
+
+        weights = [landing_weight(tmp / "sample-out" / "site", slug, code) for code in i18n.codes()]
+        # The same site, its posters without straplines, so that it builds with any set of languages.
+        (tmp / "languages-root").mkdir()
+        languages_root = _copy_project(tmp / "languages-root")
+        for yml in (languages_root / "campaigns").glob("*/campaign.yml"):
+            yml.write_text(re.sub(r"(?m)^languages:.*$", "", yml.read_text(encoding="utf-8")), encoding="utf-8")
+        languages = languages_cost(languages_root, tmp / "languages")
         (tmp / "fixture").mkdir()
         fixture_root = _copy_project(tmp / "fixture", campaigns=False)
         _generate_fixture(fixture_root)
         fixture = _measure(fixture_root, tmp / "fixture-out")
-    return {"sample_site": sample, "fixture_20x5": fixture, "landing_page_weight": weight}
+    return {"sample_site": sample, "fixture_20x5": fixture, "landing_page_weight": weights[0],
+            "landing_page_weight_by_language": weights, "languages": languages}
 
 
 def report(result: dict) -> str:
@@ -139,16 +188,20 @@ def report(result: dict) -> str:
     for key, label in (("sample_site", "sample site"), ("fixture_20x5", "20 campaigns x 5 placements")):
         r = result[key]
         lines += [
-            f"{label} ({r['campaigns']} campaigns, {r['placements']} placements):",
+            f"{label} ({r['campaigns']} campaigns, {r['placements']} QR posters and flyers):",
             f"  plain mkdocs build (hook off)   {r['plain_mkdocs_s']:7.2f} s   baseline",
             f"  first build (empty cache)       {r['first_build_s']:7.2f} s   {r['first_build_ratio']:5.2f} x"
             f"   ({r['per_placement_first_build_ms']:.0f} ms per placement)",
             f"  no-change rebuild               {r['no_change_rebuild_s']:7.2f} s   {r['no_change_rebuild_ratio']:5.2f} x",
         ]
-    w = result["landing_page_weight"]
-    lines.append(f"landing page {w['page']} weight, gzip: {w['total_kb']} KB (limit {w['limit_kb']}, aim {w['aim_kb']})")
-    for name, size in w["gzip_bytes"].items():
-        lines.append(f"  {name:45s} {size / 1024:6.1f} KB")
+    for w in result["landing_page_weight_by_language"]:
+        lines.append(f"landing page {w['page']} weight, gzip: {w['total_kb']} KB (limit {w['limit_kb']}, aim {w['aim_kb']})")
+        for name, size in w["gzip_bytes"].items():
+            lines.append(f"  {name:45s} {size / 1024:6.1f} KB")
+    lang = result["languages"]
+    lines.append("no-change rebuild by number of languages: " + ", ".join(
+        f"{'+'.join(lang['languages'][:i + 1])} {t:.2f} s" for i, t in enumerate(lang["rebuild_s"])))
+    lines.append(f"  each added language: {lang['per_language_s']:.2f} s, {lang['per_language_ratio']:.2f} x the English-only rebuild")
     return "\n".join(lines)
 
 

@@ -16,15 +16,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cchcc.project import Project
-from cchcc.site.campaigns import Campaign, CampaignError, catalogue, load_all
+from cchcc.site.campaigns import Campaign, CampaignError, catalogue, load_all, out_of_date
 from cchcc.site.pay import PayTable, load_pay
 from hub.config import ConfigError, Programme, load_programme
 from hub.programme import write_compiled
 from hub.problems import Problem, ProblemsError
+
+if TYPE_CHECKING:
+    from cchcc.site.published import Published
 
 CONTEXT_KEY = "cchcc_build"
 CAMPAIGN_HOOK = "site/hooks/campaigns.py"
@@ -61,6 +64,8 @@ class SiteContext:
     today: dt.date
     made: Counter[str] = field(default_factory=Counter)  # QR codes, PDFs, previews made (not cached)
     hooks: dict[str, Any] = field(default_factory=dict)  # each hook's own state for this build
+    published: Published | None = None  # every QR code id ever published (cchcc.site.published)
+    warnings: list[Problem] = field(default_factory=list)  # what a build reports but does not stop for
 
     @classmethod
     def load(
@@ -70,10 +75,20 @@ class SiteContext:
         cache_dir: Path | None = None,
         today: dt.date | None = None,
         campaigns: bool = True,
+        strict: bool = False,
     ) -> "SiteContext":
-        """Check the programme, pay, the careers pages and every campaign. Raises PublishError listing every problem."""
+        """Check the programme, pay, the careers pages, every campaign and every translation. Raises PublishError listing
+        every problem.
+
+        ``strict`` (``cchcc check``) also fails for what a build only warns about: a language missing a
+        message English has (the page shows it in English) and an event that is over but still takes
+        registrations (the build closes it).
+        """
+        from cchcc.site import areas, published, translations
+
+        today = today or dt.date.today()
         problems: list[Problem] = []
-        programme = pay = None
+        programme = pay = registry = None
         try:
             programme = load_programme(project.require_programme())
         except ConfigError as exc:
@@ -87,15 +102,30 @@ class SiteContext:
         if programme is not None and pay is not None:
             problems += _careers_problems(project, programme, pay)
         found: list[Campaign] = []
+        warnings: list[Problem] = []
         if campaigns:
             try:
                 found = load_all(project)
             except CampaignError as exc:
                 problems += exc.problems
+            try:
+                registry = published.load(project)
+                problems += published.reuse_problems(project, registry, found)
+            except ProblemsError as exc:
+                problems += exc.problems
+            if programme is not None:
+                problems += areas.problems(project, programme, found)
+            warnings += out_of_date(project, found, today)
+        warnings += translations.problems(project)
+        if strict:
+            problems, warnings = problems + warnings, []
         if problems:
             raise PublishError(problems)
         assert programme is not None and pay is not None
-        return cls(project, programme, pay, found, Path(cache_dir or project.cache_dir), today or dt.date.today())
+        return cls(
+            project, programme, pay, found, Path(cache_dir or project.cache_dir), today,
+            published=registry, warnings=warnings,
+        )
 
 
 def _careers_problems(project: Project, programme: Programme, pay: PayTable) -> list[Problem]:
@@ -137,6 +167,9 @@ class BuildResult:
     seconds: float
     generated: dict[str, int]
     catalogue_file: Path | None
+    warnings: list[Problem] = field(default_factory=list)
+    published_file: Path | None = None  # written when new QR code ids were published
+    site_url: str = ""
     compiled_programme: Path | None = None  # the validated programme for the functions (hub.programme)
 
 
@@ -200,4 +233,11 @@ def build(
     generated = {k: context.made.get(k, 0) for k in ("qr", "pdf", "preview")}
     written = catalogue(context.campaigns).write(catalogue_path(site_dir)) if campaigns else None
     compiled = write_compiled(context.programme, project.require_programme(), Path(site_dir).parent / "programme.json")
-    return BuildResult(site_dir, context.campaigns, seconds, generated, written, compiled)
+    registry = None
+    if campaigns and context.published is not None:
+        updated = context.published.updated(context.campaigns)
+        registry = updated.path if updated.write_if_changed() else None
+    return BuildResult(
+        site_dir, context.campaigns, seconds, generated, written, context.warnings, registry, cfg.site_url or "",
+        compiled,
+    )

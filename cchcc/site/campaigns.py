@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
+from zoneinfo import ZoneInfo
+
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from cchcc.project import Project
-from hub.catalogue import Catalogue, CampaignEntry, PlacementEntry
+from hub import i18n, postcodes
+from hub.catalogue import Catalogue, CampaignEntry, EventEntry, PlacementEntry
 from hub.problems import Problem, ProblemsError, line_of, read_yaml, validate_mapping
 
 CAMPAIGN_FILE = "campaign.yml"
@@ -47,6 +50,10 @@ Format = Literal["poster-a3", "poster-a4", "flyer-a5", "flyer-a6"]
 # still holds them was never written, so it is not published.
 SCAFFOLD_MARKER = "Write a few short sentences here"
 UNKNOWN_KEY = "unknown key (check the spelling; run 'cchcc campaign new' to see every key)"
+LONDON = ZoneInfo("Europe/London")
+# What `cchcc campaign new` writes in campaign.yml where the comms team must put their own words
+# (headline, summary, area, placement names): never published.
+PLACEHOLDER = "[Replace this"
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,119 @@ class Placement(_Strict):
         return self
 
 
+def _event_time(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        raise ValueError("write the time without a time zone: times are Leeds time (Europe/London)")
+    return value
+
+
+EventTime = Annotated[dt.datetime, AfterValidator(_event_time)]
+
+
+def _postcode(value: str) -> str:
+    try:
+        return postcodes.normalise(value)
+    except postcodes.PostcodeError as exc:
+        raise ValueError("is not a full UK postcode (for example LS9 7AB)") from exc
+
+
+def _area_postcode(value: str) -> str:
+    """A postcode sector (``LS9 7``) or district (``LS14``) the campaign reaches."""
+    try:
+        return postcodes.normalise_sector(value) if " " in value.strip() else postcodes.normalise_district(value)
+    except postcodes.PostcodeError as exc:
+        raise ValueError("is not a postcode sector like LS9 7 or a district like LS14") from exc
+
+
+def _language(value: str) -> str:
+    if value == i18n.DEFAULT:
+        raise ValueError("English is on every poster already; list the other languages")
+    if not i18n.is_language(value):
+        known = ", ".join(c for c in i18n.codes() if c != i18n.DEFAULT) or "none yet"
+        raise ValueError(
+            f"unknown language '{value}'; the site has {known} "
+            "(a new language is a file functions/hub/translations/<code>.po)"
+        )
+    return value
+
+
+# The editor (cchcc.site.cms) offers the site's languages to choose from; the check says the same.
+PosterLanguage = Annotated[
+    str,
+    AfterValidator(_language),
+    WithJsonSchema({"type": "string", "enum": [c for c in i18n.codes() if c != i18n.DEFAULT]}),
+]
+
+
+class Event(_Strict):
+    """Something people can come to (a jobs fair, a pop-up stall): its own page, calendar file and QR poster."""
+
+    id: PlacementId = Field(description=(
+        "Short id in the event's web address and QR code (/events/<id>/, /q/<id>): lowercase letters, digits "
+        "and hyphens, unique across every placement and event. Never change it once posters are printed."
+    ))
+    title: str = Field(
+        min_length=1, max_length=80, title="Event name",
+        description="What the event is called, for example Jobs fair at the Compton Centre.",
+    )
+    starts: EventTime = Field(description="When it starts, Leeds time, e.g. 2027-03-06 10:00")
+    ends: EventTime = Field(description="When it ends, Leeds time, e.g. 2027-03-06 14:00")
+    venue: str = Field(min_length=1, max_length=100, description="The building or place, e.g. Compton Centre")
+    address: str = Field(min_length=1, max_length=200, description="Street and area in plain text, without the postcode")
+    postcode: Annotated[str, AfterValidator(_postcode)] = Field(description="The venue's postcode, e.g. LS9 7AB")
+    details: str | None = Field(default=None, max_length=600, description="What happens there, in a few short sentences")
+    access: str = Field(
+        min_length=1, max_length=300,
+        description="Step-free access and facilities, e.g. Step-free entrance from the car park and an accessible toilet",
+    )
+    bring: str | None = Field(default=None, max_length=300, description="What to bring, if anything")
+    booking: Literal["none", "register"] = Field(
+        default="none", description="none: people just come along; register: the event page has the sign-up form",
+    )
+    format: Format = Field(default="poster-a4", description="Size of the event's own QR poster")
+    copies: int = Field(default=1, ge=1, le=5000, description="How many event posters to print")
+    location: str | None = Field(default=None, max_length=200, description="Where the event poster goes")
+
+    @model_validator(mode="after")
+    def _times(self) -> "Event":
+        if self.ends <= self.starts:
+            raise ValueError(f"ends: the event ends ({self.ends:%Y-%m-%d %H:%M}) before it starts ({self.starts:%Y-%m-%d %H:%M})")
+        return self
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        return self.starts.replace(tzinfo=LONDON)
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.ends.replace(tzinfo=LONDON)
+
+    def over(self, today: dt.date) -> bool:
+        """Finished before ``today`` (builds run at least daily, so a past event leaves the list the next day)."""
+        return self.ends.date() < today
+
+    # An event's poster is printed like a placement's.
+    @property
+    def name(self) -> str:
+        return f"Poster for {self.title}"
+
+    @property
+    def outdoor(self) -> bool:
+        return False
+
+    @property
+    def viewing_distance_m(self) -> None:
+        return None
+
+    @property
+    def paper(self) -> PaperFormat:
+        return FORMATS[self.format]
+
+    @property
+    def qr_mm(self) -> float:
+        return max(self.paper.qr_default_mm, QR_MIN_MM)
+
+
 class CampaignFile(_Strict):
     """What ``campaign.yml`` holds."""
 
@@ -132,6 +252,11 @@ class CampaignFile(_Strict):
         min_length=1, max_length=160, description="One line of copy for the posters and under the headline."
     )
     area: str = Field(min_length=1, max_length=120, description="Where the campaign runs, in words people know.")
+    postcodes: list[Annotated[str, AfterValidator(_area_postcode)]] = Field(
+        default=[], max_length=30, title="Postcode sectors it reaches",
+        description="Sectors such as LS9 7 or districts such as LS14. The page then says which partner will "
+        "contact people there, worked out from the routing rules in programme.yml.",
+    )
     starts: dt.date = Field(description="The first day of the campaign.")
     ends: dt.date = Field(description="The last day. It must not be before the start.")
     roles: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(
@@ -144,8 +269,16 @@ class CampaignFile(_Strict):
         description="A page on this site such as /get-in-touch/, or an https:// address. Posters cannot be "
         "reprinted, so set this; without it the QR codes keep opening this campaign's page.",
     )
+    languages: list[PosterLanguage] = Field(
+        default=[], max_length=4, title="Poster languages",
+        description="Other languages for every poster's strapline (scan, then choose the language on the page): "
+        "the site's language codes, such as ur, pl and ro.",
+    )
     placements: list[Placement] = Field(
         min_length=1, description="Every place a poster or flyer goes. Each gets its own QR code."
+    )
+    events: list[Event] = Field(
+        default=[], description="Events people can come to. Each gets its own page, calendar file and QR poster."
     )
 
     @field_validator("summary")
@@ -171,10 +304,11 @@ class CampaignFile(_Strict):
         if self.ends < self.starts:
             raise ValueError(f"ends: the end date {self.ends} is before the start date {self.starts}")
         seen: set[str] = set()
-        for i, placement in enumerate(self.placements):
-            if placement.id in seen:
-                raise ValueError(f"placements[{i}].id: '{placement.id}' is used twice in this campaign")
-            seen.add(placement.id)
+        for kind, items in (("placements", self.placements), ("events", self.events)):
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    raise ValueError(f"{kind}[{i}].id: '{item.id}' is used twice in this campaign")
+                seen.add(item.id)
         return self
 
 
@@ -189,6 +323,15 @@ class Campaign:
     @property
     def placements(self) -> list[Placement]:
         return list(self.data.placements)
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self.data.events)
+
+    @property
+    def printed(self) -> list[Placement | Event]:
+        """Everything with its own QR code: the placements, then each event's poster."""
+        return [*self.data.placements, *self.data.events]
 
     def ended(self, today: dt.date | None = None) -> bool:
         return (today or dt.date.today()) > self.data.ends
@@ -292,10 +435,35 @@ def load_campaign(project: Project, folder: Path, roles: dict[str, str] | None =
             rel, "redirect_after_end", "points back at this campaign; choose where people go after it ends",
             line_of(tree, ("redirect_after_end",)),
         ))
+    problems += _placeholders(rel, data, tree)
     if problems:
         return None, problems
     titles = {r: (roles or {}).get(r, r.replace("-", " ").capitalize()) for r in parsed.roles}
     return Campaign(slug=slug, folder=folder, data=parsed, body=body, role_titles=titles), []
+
+
+def _placeholders(rel: str, data: object, tree, loc: tuple = ()) -> list[Problem]:
+    """Every value still holding the scaffold's ``[Replace this ...]`` text."""
+    if isinstance(data, str):
+        if PLACEHOLDER in data:
+            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+            return [Problem(rel, field, "still has the example text from 'cchcc campaign new'; put your own words here",
+                            line_of(tree, loc))]
+        return []
+    if isinstance(data, dict):
+        return [p for key, value in data.items() for p in _placeholders(rel, value, tree, (*loc, key))]
+    if isinstance(data, list):
+        return [p for i, value in enumerate(data) for p in _placeholders(rel, value, tree, (*loc, i))]
+    return []
+
+
+def line_in(project: Project, campaign: Campaign, loc: tuple) -> int | None:
+    """The line of ``loc`` in a campaign's ``campaign.yml``, for problems found after loading."""
+    try:
+        _, tree = read_yaml(campaign.folder / CAMPAIGN_FILE, project.relative(campaign.folder / CAMPAIGN_FILE))
+    except ProblemsError:
+        return None
+    return line_of(tree, loc)
 
 
 def load_all(project: Project) -> list[Campaign]:
@@ -314,17 +482,19 @@ def load_all(project: Project) -> list[Campaign]:
             continue
         rel = project.relative(folder / CAMPAIGN_FILE)
         clashes = [
-            Problem(rel, f"placements[{i}].id",
-                    f"'{p.id}' is already used by {owner[p.id]}; placement ids must be unique across all campaigns")
-            for i, p in enumerate(campaign.placements)
+            Problem(rel, f"{kind}[{i}].id",
+                    f"'{p.id}' is already used by {owner[p.id]}; placement ids must be unique across all campaigns, events included",
+                    line_in(project, campaign, (kind, i, "id")))
+            for kind, items in (("placements", campaign.placements), ("events", campaign.events))
+            for i, p in enumerate(items)
             if p.id in owner
         ]
-        owner.update({p.id: rel for p in campaign.placements if p.id not in owner})
+        owner.update({p.id: rel for p in campaign.printed if p.id not in owner})
         problems += clashes
         if not clashes:
             campaigns.append(campaign)
     for stray in sorted(p for p in base.iterdir() if p.is_file() and p.suffix in (".yml", ".yaml", ".md")):
-        if stray.name.lower() != "readme.md":
+        if stray.name.lower() not in ("readme.md", "published.yml"):  # published.yml: cchcc.site.published
             problems.append(Problem(
                 project.relative(stray), "(file)",
                 "campaigns live in folders: campaigns/<name>/campaign.yml and index.md",
@@ -335,7 +505,7 @@ def load_all(project: Project) -> list[Campaign]:
 
 
 def check_all(project: Project) -> list[Problem]:
-    """``cchcc check``: every campaign problem."""
+    """Every campaign problem (:func:`load_all`'s)."""
     try:
         load_all(project)
     except CampaignError as exc:
@@ -343,7 +513,40 @@ def check_all(project: Project) -> list[Problem]:
     return []
 
 
+def out_of_date(project: Project, campaigns: list[Campaign], today: dt.date) -> list[Problem]:
+    """What time has made wrong: an event that is over but still asks people to register.
+
+    ``cchcc check`` reports these as problems for the comms team to fix; ``cchcc build`` only warns,
+    so that the daily build still takes past events off the list (their pages stop taking sign-ups).
+    """
+    problems = []
+    for campaign in campaigns:
+        rel = project.relative(campaign.folder / CAMPAIGN_FILE)
+        for i, event in enumerate(campaign.events):
+            if event.booking == "register" and event.over(today):
+                problems.append(Problem(
+                    rel, f"events[{i}].booking",
+                    f"the event '{event.id}' ended on {event.ends:%-d %B %Y}, so nobody can register any more; "
+                    "set booking: none (its page stays up and says it has finished)",
+                    line_in(project, campaign, ("events", i, "booking")),
+                ))
+    return problems
+
+
 # --- catalogue for the functions ---------------------------------------------------------------
+
+
+def when(event: Event) -> str:
+    """The date and time in words: ``Saturday 6 March 2027, 10am to 2pm`` (or across days)."""
+
+    def clock(moment: dt.datetime) -> str:
+        text = moment.strftime("%-I:%M%p").lower().replace(":00", "")
+        return {"12pm": "midday", "12am": "midnight"}.get(text, text)
+
+    start, end = event.starts, event.ends
+    if start.date() == end.date():
+        return f"{start:%A %-d %B %Y}, {clock(start)} to {clock(end)}"
+    return f"{start:%A %-d %B %Y}, {clock(start)}, to {end:%A %-d %B %Y}, {clock(end)}"
 
 
 def catalogue(campaigns: list[Campaign]) -> Catalogue:
@@ -355,4 +558,5 @@ def catalogue(campaigns: list[Campaign]) -> Catalogue:
             for c in campaigns
             for p in c.placements
         },
+        events={e.id: EventEntry(title=e.title, when=when(e), campaign=c.slug) for c in campaigns for e in c.events},
     )

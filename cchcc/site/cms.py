@@ -158,6 +158,8 @@ def _widget(name: str, raw: dict[str, Any], required: bool, walk: _Walk, where: 
             out["min"] = node["minItems"]
         if "maxItems" in node:
             out["max"] = node["maxItems"]
+        if default == [] and not required:
+            out["default"] = []  # an optional list starts empty (Decap would start a list of objects with one)
     elif kind == "object" and "properties" in node:
         sub, maps = _fields(node, walk, where)
         out |= {"widget": "object", "fields": sub, "collapsed": False}

@@ -14,13 +14,13 @@ def cmd_check(args: argparse.Namespace, project: Project) -> int:
     from cchcc.site.build import PublishError, SiteContext
 
     try:
-        SiteContext.load(project)
+        SiteContext.load(project, strict=True)
     except PublishError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"cchcc check: {len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
-    print("cchcc check: programme configuration, pay and campaigns are valid")
+    print("cchcc check: programme configuration, pay, campaigns and translations are valid")
     return 0
 
 
@@ -38,10 +38,11 @@ def cmd_build(args: argparse.Namespace, project: Project) -> int:
         print("cchcc build: stopped part-way; the site folder may be incomplete. Fix the problem above and build again", file=sys.stderr)
         return 1
     placements = sum(len(c.placements) for c in result.campaigns)
+    events = sum(len(c.events) for c in result.campaigns)
     made = result.generated
     print(
-        f"cchcc build: {len(result.campaigns)} campaign(s), {placements} placement(s); "
-        f"{made['pdf']} poster(s) made, {placements - made['pdf']} unchanged; "
+        f"cchcc build: {len(result.campaigns)} campaign(s), {placements} placement(s), {events} event(s); "
+        f"{made['pdf']} poster(s) made, {placements + events - made['pdf']} unchanged; "
         f"{result.seconds:.1f} s"
     )
     print(f"site built in {project.relative(result.site_dir)}")
@@ -49,6 +50,42 @@ def cmd_build(args: argparse.Namespace, project: Project) -> int:
         print(f"campaign names for the notifications in {project.relative(result.catalogue_file)}")
     if result.compiled_programme is not None:
         print(f"the checked programme for the functions in {project.relative(result.compiled_programme)}")
+    if result.published_file is not None:
+        print(f"new QR code ids recorded in {project.relative(result.published_file)}: commit it, so printed codes keep working")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if result.warnings:
+        print(f"cchcc build: {len(result.warnings)} warning(s); `cchcc check` fails until they are fixed", file=sys.stderr)
+    from cchcc.site import qr
+
+    if qr.is_local(result.site_url):
+        print(
+            f"note: QR codes and posters point at {result.site_url} (this computer), so they are previews, not for "
+            "printing; build with --site-url https://your.site/ (or set CCHCC_SITE_URL) to print them"
+        )
+    return 0
+
+
+def cmd_translations_update(args: argparse.Namespace, project: Project) -> int:
+    from cchcc.site.translations import update
+
+    for path, added, obsolete in update(project):
+        print(f"{project.relative(path)}: {added} new message(s) to translate, {obsolete} no longer used")
+    print("next: translate the new messages (empty msgstr, or marked #, fuzzy), then run 'cchcc check'")
+    return 0
+
+
+def cmd_translations_new(args: argparse.Namespace, project: Project) -> int:
+    from babel.core import UnknownLocaleError
+
+    from cchcc.site.translations import new
+
+    try:
+        path = new(project, args.code)
+    except (FileExistsError, UnknownLocaleError, ValueError) as exc:
+        print(f"cchcc translations new: {exc}", file=sys.stderr)
+        return 1
+    print(f"created {project.relative(path)}: translate each msgstr, then run 'cchcc check'")
     return 0
 
 
@@ -92,6 +129,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("-v", "--verbose", action="store_true", help="show MkDocs' progress messages")
     programme_option(build)
     build.set_defaults(func=cmd_build)
+
+    translations = sub.add_parser(
+        "translations", help="keep the language files in step with the English words",
+        description="Each language is one gettext file, functions/hub/translations/<code>.po, that a translator "
+        "edits without code. These commands add new English messages to them and start new languages.",
+    )
+    translations_sub = translations.add_subparsers(dest="translations_command", metavar="COMMAND", required=True)
+    update = translations_sub.add_parser(
+        "update", help="add new English messages to every language file",
+        description="Find every message marked for translation in the code and templates (Babel) and add the new "
+        "ones to every functions/hub/translations/<code>.po; changed ones are marked fuzzy (to check).",
+    )
+    update.set_defaults(func=cmd_translations_update)
+    new_language = translations_sub.add_parser(
+        "new", help="start a new language file",
+        description="Create functions/hub/translations/<code>.po with every English message, to translate.",
+    )
+    new_language.add_argument("code", metavar="CODE", help="the language code, for example ar or so")
+    new_language.set_defaults(func=cmd_translations_new)
 
     campaign = sub.add_parser("campaign", help="work with campaigns", description="Work with campaigns.")
     campaign_sub = campaign.add_subparsers(dest="campaign_command", metavar="COMMAND", required=True)

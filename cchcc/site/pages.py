@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cchcc.site.pay import Band, PayTable, money
-from hub import thanks
+from hub import i18n, thanks
 from hub.config import Programme
 from hub.render import render_form
 
@@ -71,9 +71,9 @@ def template_context(data: SiteData) -> dict[str, Any]:
     }
 
 
-def form_html(data: SiteData, *, campaign: str = "", source: str = "") -> str:
-    """The referral form exactly as the intake function renders it (empty, no errors)."""
-    return render_form(action=data.api_url, campaign=campaign, source=source)
+def form_html(data: SiteData, *, campaign: str = "", source: str = "", event: str = "", lang: str = "en") -> str:
+    """The referral form exactly as the intake function renders it (empty, no errors), in ``lang``."""
+    return render_form(action=data.api_url, campaign=campaign, source=source, event=event, lang=lang)
 
 
 # --------------------------------------------------------------------------- shortcodes
@@ -141,6 +141,8 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
         text = f"Pay is for {pay.year}, from {pay.effective_from}, in {pay.country}. Source: {pay.source}."
         if pay.note:
             text += f" {pay.note}"
+        if pay.note_source:
+            text += f" (Source: {pay.note_source}.)"
         return esc(text)
 
     def pay_table() -> str:
@@ -160,6 +162,18 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
                 text += f" (postcodes starting {esc(_or_list(sectors))})"
             items.append(text + ".")
         return _list(items)
+
+    def languages() -> str:
+        # Each language named in itself, linking to its pages (cchcc.site.languages).
+        links = [
+            f'<a href="/{language.code}/" hreflang="{language.code}" lang="{language.code}" dir="{language.direction}">'
+            f"{esc(language.name)}</a> ({esc(language.english_name)})"
+            for language in i18n.languages()
+            if language.code != i18n.DEFAULT
+        ]
+        if not links:
+            return "English only for now"
+        return links[0] if len(links) == 1 else ", ".join(links[:-1]) + " and " + links[-1]
 
     def organisations() -> str:
         return _list([esc(o) for o in p.organisations])
@@ -187,6 +201,7 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
             else "We send your details to each partner that can help you."
         ),
         "organisations": organisations,
+        "languages": languages,
     }
 
 
@@ -200,18 +215,22 @@ def _second_person(why: str) -> str:
     return " ".join(words.get(w, w) for w in why.split())
 
 
-def _block_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
-    def form(campaign: str = "", source: str = "") -> str:
-        for name, value in (("campaign", campaign), ("source", source)):
+def _block_shortcodes(data: SiteData, lang: str) -> dict[str, Callable[..., str]]:
+    def form(campaign: str = "", source: str = "", event: str = "") -> str:
+        for name, value in (("campaign", campaign), ("source", source), ("event", event)):
             if value and not _SLUG.match(value):
                 raise PagesError(f"form({name}=...): {value!r} must be lowercase letters, numbers and dashes")
-        return form_html(data, campaign=campaign, source=source)
+        return form_html(data, campaign=campaign, source=source, event=event, lang=lang)
 
     def reference_box() -> str:
         # The intake function fills this box on GET /thanks/ (hub.thanks); cchcc.js fills it too.
-        return thanks.reference_box()
+        return thanks.reference_box(lang=lang)
 
-    return {"form": form, "reference_box": reference_box}
+    def thanks_page() -> str:
+        # The whole thanks page in the page's language, the reference box included (hub.thanks).
+        return thanks.content(data.programme, lang)
+
+    return {"form": form, "reference_box": reference_box, "thanks_page": thanks_page}
 
 
 def _parse_args(text: str) -> tuple[list[str], dict[str, str]]:
@@ -232,10 +251,11 @@ def _parse_args(text: str) -> tuple[list[str], dict[str, str]]:
     return args, kwargs
 
 
-def expand(markdown: str, data: SiteData, *, page: str) -> Expanded:
-    """Replace every shortcode in a page's Markdown. Raises PagesError naming the page and line."""
+def expand(markdown: str, data: SiteData, *, page: str, lang: str = "en") -> Expanded:
+    """Replace every shortcode in a page's Markdown (block shortcodes in the page's ``lang``).
+    Raises PagesError naming the page and line."""
     texts = _text_shortcodes(data)
-    blocks_fns = _block_shortcodes(data)
+    blocks_fns = _block_shortcodes(data, lang)
     blocks: dict[str, str] = {}
     nonce = secrets.token_hex(4)
 

@@ -57,6 +57,7 @@ class PayTable(_Strict):
     country: str = "England"
     source: str = Field(min_length=1)
     note: str = ""
+    note_source: str = ""  # where a figure in the note comes from, and when
     bands: dict[str, Band]
     hourly: dict[str, HourlyRate] = Field(default_factory=dict)
     unsocial_hours: dict[str, dict[str, int]] = Field(default_factory=dict)
@@ -72,6 +73,16 @@ class PayTable(_Strict):
     @classmethod
     def _date_text(cls, value: object) -> object:
         return str(value) if value is not None and not isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _sourced(self) -> "PayTable":
+        # A figure: a percentage or an amount of money (a year such as 2026/27 is not one).
+        if re.search(r"[0-9]\s*%|£\s*[0-9]|[0-9]+\s*(pounds|per ?cent)", self.note, re.I) and not self.note_source.strip():
+            raise ValueError(
+                "note_source: the note gives a figure, so say where it comes from and when (for example "
+                "'NHS Employers, pay table 2026/27, published March 2026'), or leave the figure out"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ids(self) -> "PayTable":

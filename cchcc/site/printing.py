@@ -1,6 +1,6 @@
-"""QR codes and print-ready posters for every placement, made once and kept in a cache.
+"""QR codes and print-ready posters for every placement and event, made once and kept in a cache.
 
-Each placement's files (``qr.svg``, ``qr.png``, ``poster.pdf``, ``preview.png``) are kept
+Each placement's (or event's) files (``qr.svg``, ``qr.png``, ``poster.pdf``, ``preview.png``) are kept
 under ``<cache>/print/<placement>-<hash>`` where the hash covers everything that goes into
 them, so an unchanged placement is not made again on the next build. Placements not in
 the cache are made in parallel across processes, each written to a temporary folder and
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cchcc.site import posters, qr
-from cchcc.site.campaigns import Campaign, Placement
+from cchcc.site.campaigns import FORMATS, Campaign, Event, Placement, when
 
 log = logging.getLogger("cchcc.site.printing")
 
 # Bump when the way QR codes or PDFs are made changes in a way the inputs do not show.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 
 class PrintingError(Exception):
@@ -42,13 +42,14 @@ class Batch:
     site_name: str
     partners: tuple[str, ...]
     cache_dir: Path
+    contact_phone: str = ""  # "No smartphone? Call ..." on every poster
 
 
 @dataclass
 class PlacementFiles:
     """Cached generated files for one placement."""
 
-    placement: Placement
+    placement: Placement | Event
     campaign: Campaign
     url: str  # what the QR code encodes
     level: str
@@ -82,17 +83,32 @@ def _versions() -> str:
     return f"qrcode {version('qrcode')}, weasyprint {version('weasyprint')}"
 
 
-def _cache_key(batch: Batch, fingerprint: str, campaign: Campaign, placement: Placement, url: str, level: str) -> str:
+def poster_words(batch: Batch, campaign: Campaign, item: Placement | Event, lines: tuple) -> posters.PosterWords:
+    """What a placement's or an event's poster says."""
+    local = batch.site_url if qr.is_local(batch.site_url) else ""
+    common = {"kicker": batch.site_name, "phone": batch.contact_phone, "partners": batch.partners,
+              "straplines": lines, "local_url": local}
+    if isinstance(item, Event):
+        free = "Free. Sign up with the code, or just come along." if item.booking == "register" else "Free. Just come along."
+        return posters.PosterWords(
+            headline=item.title, summary=campaign.data.summary, free=free,
+            details=(when(item), f"{item.venue}, {item.address}, {item.postcode}"), **common,
+        )
+    return posters.PosterWords(
+        headline=campaign.data.headline, summary=campaign.data.summary,
+        free="Free help to apply, train and start work", details=(), **common,
+    )
+
+
+def _cache_key(fingerprint: str, item: Placement | Event, words: posters.PosterWords, url: str, level: str) -> str:
     payload = {
         "generator": GENERATOR_VERSION,
         "versions": _versions(),
         "url": url,
         "level": level,
         "templates": fingerprint,
-        "site_name": batch.site_name,
-        "partners": list(batch.partners),
-        "campaign": {"headline": campaign.data.headline, "summary": campaign.data.summary},
-        "placement": placement.model_dump(mode="json"),
+        "words": repr(words),
+        "placement": item.model_dump(mode="json"),
     }
     raw = json.dumps(payload, sort_keys=True).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()[:20]
@@ -111,13 +127,23 @@ def generate(batch: Batch, campaigns: list[Campaign]) -> tuple[dict[str, Placeme
     todo: list[_Job] = []
     files: dict[str, PlacementFiles] = {}
     for campaign in campaigns:
-        for placement in campaign.placements:
+        # Fonts are checked here, before any poster is drawn: a missing one stops the build clearly.
+        try:
+            lines = posters.straplines(list(campaign.data.languages))
+        except posters.FontMissingError as exc:
+            raise PrintingError(f"campaigns/{campaign.slug}/campaign.yml: languages: {exc}") from exc
+        for placement in campaign.printed:
+            words = poster_words(batch, campaign, placement, lines)
+            try:
+                posters.check_latin(words)
+            except posters.FontMissingError as exc:
+                raise PrintingError(f"print/{placement.id}: {exc}") from exc
             url = qr.short_url(batch.site_url, placement.id)
             level = qr.level_for(placement.outdoor)
-            folder = base / f"{placement.id}-{_cache_key(batch, fingerprint, campaign, placement, url, level)}"
+            folder = base / f"{placement.id}-{_cache_key(fingerprint, placement, words, url, level)}"
             files[placement.id] = PlacementFiles(placement, campaign, url, level, placement.qr_mm, folder)
             if not (folder / "done").exists():
-                todo.append(_Job(placement, campaign, url, level, str(folder), batch.partners, batch.site_name))
+                todo.append(_Job(placement.id, placement.format, placement.qr_mm, words, url, level, str(folder)))
     made = _make_all(todo)
     for placement_id, entry in files.items():  # only once the new entries are made
         for name in entries:
@@ -131,13 +157,13 @@ def generate(batch: Batch, campaigns: list[Campaign]) -> tuple[dict[str, Placeme
 class _Job:
     """What one placement's files are made from: plain, picklable data for a worker process."""
 
-    placement: Placement
-    campaign: Campaign
+    id: str
+    format: str
+    qr_mm: float
+    words: posters.PosterWords
     url: str
     level: str
     folder: str
-    partners: tuple[str, ...]
-    site_name: str
 
 
 def _workers(jobs: int) -> int:
@@ -156,7 +182,7 @@ def _pool_context():
 
 
 def _failed(job: _Job, reason: str) -> PrintingError:
-    return PrintingError(f"print/{job.placement.id}: could not make the QR code and poster: {reason}")
+    return PrintingError(f"print/{job.id}: could not make the QR code and poster: {reason}")
 
 
 def _make_all(todo: list[_Job]) -> Counter[str]:
@@ -169,7 +195,7 @@ def _make_all(todo: list[_Job]) -> Counter[str]:
                 made.update(_generate_one(job))
             except Exception as exc:
                 raise _failed(job, f"{type(exc).__name__}: {exc}") from exc
-            log.info("generated QR code and poster for %s", job.placement.id)
+            log.info("generated QR code and poster for %s", job.id)
         return made
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -189,7 +215,7 @@ def _make_all(todo: list[_Job]) -> Counter[str]:
             continue
         if future.exception() is None:
             made.update(future.result())
-            log.info("generated QR code and poster for %s", job.placement.id)
+            log.info("generated QR code and poster for %s", job.id)
         else:
             failures.append(future)
     if not failures:
@@ -229,8 +255,7 @@ def _generate_one(job: _Job) -> dict[str, int]:
         (tmp / "qr.svg").write_bytes(code.svg)
         (tmp / "qr.png").write_bytes(code.png)
         made["qr"] += 1
-        html = posters.poster_html(job.campaign, job.placement, code, list(job.partners), job.site_name)
-        pdf = posters.render_pdf(html)
+        pdf = posters.render_poster(job.words, FORMATS[job.format], job.qr_mm, code, job.id)
         (tmp / "poster.pdf").write_bytes(pdf)
         made["pdf"] += 1
         preview = posters.preview_png(pdf)

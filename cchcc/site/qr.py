@@ -26,6 +26,14 @@ def short_url(site_url: str, placement_id: str) -> str:
     return f"{base}q/{placement_id}"
 
 
+def is_local(site_url: str) -> bool:
+    """True when codes made for ``site_url`` would open this computer, not the public site."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(site_url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
+
+
 def printed_url(url: str) -> str:
     """The same address as people type it: no ``https://``."""
     return url.split("://", 1)[-1]

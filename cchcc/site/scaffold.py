@@ -1,7 +1,9 @@
 """``cchcc campaign new NAME``: a new campaign folder from a commented example.
 
 The example explains every key in ``campaign.yml`` where the comms officer will read it:
-in the file they are about to edit.
+in the file they are about to edit. Where they must put their own words it says
+``[Replace this ...]``: ``cchcc check`` (and ``cchcc build``) refuse a campaign that still has
+one, so example text is never published.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ SCAFFOLD_YML = """\
 # Shown in the browser tab and on the print pack.
 title: {title}
 # The big words on the page and on every poster. Keep it short (70 letters at most).
-headline: Work in health and care near you
+headline: "[Replace this with the headline]"
 # One line of copy for the posters and under the headline (160 letters at most).
-summary: Free local help to find a job, training or a course in health and care.
+summary: "[Replace this with one line, e.g. Free local help to find a job or a course in health and care.]"
 # Where the campaign runs, in words people know.
-area: {title}
+area: "[Replace this with the area, e.g. Harehills and Gipton, east Leeds]"
+# Optional: the postcode sectors (LS9 7) or districts (LS14) the posters reach. The page then says
+# which partner will contact people there, worked out from the routing rules in programme.yml.
+postcodes: []
+# Optional: other languages for the posters' strapline ("scan, then choose Urdu at the top of the page").
+# Use the site's language codes, e.g. [ur, pl, ro].
+languages: []
 # First and last day (YYYY-MM-DD). The end date must not be before the start date.
 starts: {starts}
 ends: {ends}
@@ -49,15 +57,19 @@ roles:
 #            printed at least a tenth of that wide (and never under 2 cm).
 placements:
   - id: {prefix}-library
-    name: Local library
+    name: "[Replace this with the place, e.g. Local library]"
     format: poster-a4
-    location: Notice board by the front door
+    location: "[Replace this with where exactly it goes, e.g. Notice board by the front door]"
     copies: 1
   - id: {prefix}-flyers
-    name: Flyers to hand out
+    name: "[Replace this with the place, e.g. Flyers handed out at the market]"
     format: flyer-a6
-    location: Handed out by the outreach team
     copies: 100
+# Optional: events people can come to. Each gets /events/<id>/, a calendar file and its own QR poster.
+#   id, title; starts and ends (Leeds time, e.g. 2027-03-06 10:00); venue; address (no postcode);
+#   postcode; access (step-free access); bring (optional); details (optional);
+#   booking: none (just come along) or register (the event page has the sign-up form).
+events: []
 """
 
 SCAFFOLD_MD = f"""\

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from hub.i18n import N_  # marks words for translation: the 413 page comes back in the form's language
+
 MAX_BODY_BYTES = 16 * 1024
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -87,7 +89,7 @@ def read_body(
     raw = body or ""
     if is_base64:
         if len(raw) > (MAX_BODY_BYTES * 4) // 3 + 8:
-            raise RequestRejectedError(413, "The request is too large")
+            raise RequestRejectedError(413, N_("The request is too large"))
         try:
             data = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -95,7 +97,7 @@ def read_body(
     else:
         data = raw.encode("utf-8", "surrogatepass")
     if len(data) > MAX_BODY_BYTES:
-        raise RequestRejectedError(413, "The request is too large")
+        raise RequestRejectedError(413, N_("The request is too large"))
 
     media = media_type(headers)
     if media not in (FORM, JSON):

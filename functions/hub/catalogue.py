@@ -8,7 +8,8 @@ health and care jobs (lincoln-green)" instead of only the id.
 Shape (public information only, no personal data)::
 
     {"campaigns": {"<slug>": {"title": "..."}},
-     "placements": {"<id>": {"name": "...", "location": "..." or null, "campaign": "<slug>"}}}
+     "placements": {"<id>": {"name": "...", "location": "..." or null, "campaign": "<slug>"}},
+     "events": {"<id>": {"title": "...", "when": "...", "campaign": "<slug>"}}}
 
 Without a file, notifications show ids. A file that is not this shape raises
 :class:`hub.config.ConfigError` naming the file and field, so a function fails at cold
@@ -43,9 +44,21 @@ class PlacementEntry(_Entry):
     campaign: str = Field(min_length=1)
 
 
+class EventEntry(_Entry):
+    title: str = Field(min_length=1)
+    when: str = Field(min_length=1)  # "Saturday 6 March 2027, 10am to 2pm"
+    campaign: str = Field(min_length=1)
+
+
 class Catalogue(_Entry):
     campaigns: dict[str, CampaignEntry]
     placements: dict[str, PlacementEntry]
+    events: dict[str, EventEntry] = {}
+
+    def event_label(self, event_id: str) -> str:
+        """``Title, when (id)``, or the id as it is when the catalogue does not know it."""
+        entry = self.events.get(event_id)
+        return f"{entry.title}, {entry.when} ({event_id})" if entry else event_id
 
     def campaign_label(self, slug: str) -> str:
         """``Title (slug)``, or the slug as it is when the catalogue does not know it."""
@@ -56,7 +69,8 @@ class Catalogue(_Entry):
         """``Name (id), location``, or the id as it is when the catalogue does not know it."""
         entry = self.placements.get(placement_id)
         if not entry:
-            return placement_id
+            # An event's own poster is a placement too: its QR code opens the event page.
+            return f"Poster for the event {self.event_label(placement_id)}" if placement_id in self.events else placement_id
         label = f"{entry.name} ({placement_id})"
         return f"{label}, {entry.location}" if entry.location else label
 

@@ -9,7 +9,9 @@ its limits, the messages a visitor can see and the label a spoke reads. From it:
 - :func:`browser_rules` gives ``site/docs/assets/cchcc.js`` the same checks and messages;
 - :data:`SHAREABLE` is what ``receives:`` in programme.yml may name.
 
-Change a field here and all of them follow.
+Change a field here and all of them follow. The words are English, marked with ``N_`` so
+that Babel finds them for the translation catalogues (:mod:`hub.i18n`); every view above
+takes a language and shows them in it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Literal
 
 from markupsafe import Markup
 
-from hub import postcodes
+from hub import i18n, postcodes
+from hub.i18n import N_
 
 Kind = Literal["text", "email", "tel", "postcode", "whole-number", "choices", "choice", "long-text", "agree"]
 
@@ -69,6 +72,7 @@ class Field:
     inputmode: str | None = None
     width: str | None = None  # a narrower input: "3", "10", "20" characters
     spellcheck: bool | None = None
+    left_to_right: bool = False  # typed left to right in every language (postcodes, numbers, addresses)
 
     @property
     def first_input(self) -> str:
@@ -88,105 +92,124 @@ class Field:
 GROUPS = {
     "contact": Group(
         "contact",
-        legend="How can we contact you?",
-        hint="Give us an email address, a phone number, or both.",
+        legend=N_("How can we contact you?"),
+        hint=N_("Give us an email address, a phone number, or both."),
     ),
 }
 
 FIELDS: tuple[Field, ...] = (
     Field(
-        "name", "text", "Your name", short_label="Name", required=True, max_length=100,
+        "name", "text", N_("Your name"), short_label="Name", required=True, max_length=100,
         autocomplete="name", spellcheck=False,
-        messages={"required": "Enter your name", "too_long": "Your name must be 100 characters or fewer"},
+        messages={"required": N_("Enter your name"), "too_long": N_("Your name must be 100 characters or fewer")},
     ),
     Field(
-        "email", "email", "Email address", short_label="Email", max_length=254, group="contact",
-        autocomplete="email", spellcheck=False,
+        "email", "email", N_("Email address"), short_label="Email", max_length=254, group="contact",
+        autocomplete="email", spellcheck=False, left_to_right=True,
         messages={
-            "contact": "Enter an email address or a phone number so we can contact you",
-            "invalid": "Enter an email address in the correct format, like name@example.com",
-            "too_long": "Your email address must be 254 characters or fewer",
+            "contact": N_("Enter an email address or a phone number so we can contact you"),
+            "invalid": N_("Enter an email address in the correct format, like name@example.com"),
+            "too_long": N_("Your email address must be 254 characters or fewer"),
         },
     ),
     Field(
-        "phone", "tel", "Phone number", short_label="Phone", max_length=30, group="contact",
-        autocomplete="tel", width="20",
+        "phone", "tel", N_("Phone number"), short_label="Phone", max_length=30, group="contact",
+        autocomplete="tel", width="20", left_to_right=True,
         messages={
-            "invalid": "Enter a UK phone number, like 07700 900 982 or 0113 496 0000",
-            "too_long": "Your phone number must be 30 characters or fewer",
+            "invalid": N_("Enter a UK phone number, like 07700 900 982 or 0113 496 0000"),
+            "too_long": N_("Your phone number must be 30 characters or fewer"),
         },
     ),
     Field(
-        "postcode", "postcode", "Postcode", short_label="Postcode", required=True, max_length=16,
-        hint="We use this to find the right team near you. For example, LS9 7AB",
-        autocomplete="postal-code", width="10", spellcheck=False,
-        messages={"required": "Enter your postcode", "invalid": "Enter a full UK postcode, like LS9 7AB"},
+        "postcode", "postcode", N_("Postcode"), short_label="Postcode", required=True, max_length=16,
+        hint=N_("We use this to find the right team near you. For example, LS9 7AB"),
+        autocomplete="postal-code", width="10", spellcheck=False, left_to_right=True,
+        messages={"required": N_("Enter your postcode"), "invalid": N_("Enter a full UK postcode, like LS9 7AB")},
     ),
     Field(
-        "age", "whole-number", "Your age", short_label="Age", required=True, minimum=MIN_AGE, maximum=MAX_AGE,
-        hint="You need to be 16 or over", inputmode="numeric", width="3",
+        "age", "whole-number", N_("Your age"), short_label="Age", required=True, minimum=MIN_AGE, maximum=MAX_AGE,
+        hint=N_("You need to be 16 or over"), inputmode="numeric", width="3", left_to_right=True,
         messages={
-            "required": "Enter your age",
-            "invalid": "Enter your age as a number, like 19",
-            "too_small": (
+            "required": N_("Enter your age"),
+            "invalid": N_("Enter your age as a number, like 19"),
+            "too_small": N_(
                 "You need to be 16 or over to sign up. Ask a teacher or careers adviser "
                 "about health and care jobs, and come back when you are 16"
             ),
-            "too_big": "Enter your age as a number between 16 and 100",
+            "too_big": N_("Enter your age as a number between 16 and 100"),
         },
     ),
     Field(
-        "interests", "choices", "What kind of work interests you?", short_label="Interested in",
-        hint="Choose all that apply. This is optional.",
+        "interests", "choices", N_("What kind of work interests you?"), short_label="Interested in",
+        hint=N_("Choose all that apply. This is optional."),
         choices=(
-            ("caring", "Caring for people"),
-            ("practical", "Practical work, like portering, cleaning or catering"),
-            ("behind-the-scenes", "Behind the scenes, like pharmacy or labs"),
-            ("organising", "Organising, like reception and admin"),
-            ("science", "Science and health checks"),
-            ("not-sure", "I'm not sure yet"),
+            ("caring", N_("Caring for people")),
+            ("practical", N_("Practical work, like portering, cleaning or catering")),
+            ("behind-the-scenes", N_("Behind the scenes, like pharmacy or labs")),
+            ("organising", N_("Organising, like reception and admin")),
+            ("science", N_("Science and health checks")),
+            ("not-sure", N_("I'm not sure yet")),
         ),
-        messages={"invalid": "Choose from the options listed"},
+        messages={"invalid": N_("Choose from the options listed")},
     ),
     Field(
-        "situation", "choice", "What are you doing at the moment? (optional)", short_label="At the moment",
+        "situation", "choice", N_("What are you doing at the moment? (optional)"), short_label="At the moment",
         choices=(
-            ("looking-for-work", "Looking for work"),
-            ("working-want-change", "In work and want a change"),
-            ("education", "At school, college or in training"),
-            ("caring-responsibilities", "Looking after family or someone else"),
-            ("other", "Something else"),
+            ("looking-for-work", N_("Looking for work")),
+            ("working-want-change", N_("In work and want a change")),
+            ("education", N_("At school, college or in training")),
+            ("caring-responsibilities", N_("Looking after family or someone else")),
+            ("other", N_("Something else")),
         ),
-        messages={"invalid": "Choose one of the options listed"},
+        messages={"invalid": N_("Choose one of the options listed")},
     ),
     Field(
-        "support_needs", "long-text", "Is there anything that would help us support you? (optional)",
+        "support_needs", "long-text", N_("Is there anything that would help us support you? (optional)"),
         short_label="Support needs", max_length=1000,
-        hint="For example, childcare, a disability, or times you cannot talk.",
-        messages={"too_long": "Tell us in 1000 characters or fewer"},
+        hint=N_("For example, childcare, a disability, or times you cannot talk."),
+        messages={"too_long": N_("Tell us in 1000 characters or fewer")},
     ),
     Field(
-        "language", "text", "Which language would you like us to use? (optional)", short_label="Preferred language",
-        max_length=50, hint="For example, English, Urdu, Polish or Arabic", autocomplete="language", width="20",
-        messages={"too_long": "The language must be 50 characters or fewer"},
+        "language", "text", N_("Which language would you like us to use? (optional)"), short_label="Preferred language",
+        max_length=50, hint=N_("For example, English, Urdu, Polish or Arabic"), autocomplete="language", width="20",
+        messages={"too_long": N_("The language must be 50 characters or fewer")},
     ),
     Field(
         "consent", "agree",
-        "I agree that my details can be shared with a partner who will contact me about jobs and training",
-        legend="Sharing your details", required=True,
-        hint=Markup(
-            'We share what you tell us only with the partner who can help you. '
-            'Read our <a href="/privacy/">privacy notice</a>.'
-        ),
-        messages={"required": "Tick the box to agree that we can share your details with our partners"},
+        N_("I agree that my details can be shared with a partner who will contact me about jobs and training"),
+        legend=N_("Sharing your details"), required=True,
+        hint=Markup(N_(
+            "We share what you tell us only with the partner who can help you. "
+            'Read our <a href="%(privacy_url)s">privacy notice</a>.'
+        )),
+        messages={"required": N_("Tick the box to agree that we can share your details with our partners")},
     ),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 # Hidden fields the page fills in: a visitor cannot fix them, so a bad value is dropped, never an error.
-HIDDEN = ("campaign", "source", "submission_id")
+# ``lang``: the page's language (default English); ``event``: the event page's id; ``channel``:
+# ``web``, or ``assisted`` when outreach staff fill the form in with the person (``?assisted=1``).
+HIDDEN = ("campaign", "source", "submission_id", "lang", "event", "channel")
+CHANNELS = ("web", "assisted")
 HONEYPOT = "website"  # bots fill it; people never see it
+
+# What the browser's script says while it sends the form (``cchcc.js``), in the page's language.
+BROWSER_TEXT = {
+    "error": N_("Error:"),
+    "sending": N_("Sending your details…"),
+    "sent": N_("Sent. Taking you to your reference…"),
+    "failed": N_("Sorry, we could not send your details just now. Your answers are still here. Please try again."),
+    "offline": N_("We could not send your details. Check you are connected to the internet. Your answers are still here."),
+    "retry": N_("Try again"),
+    "assistedSent": N_("Sent. Their reference is %(reference)s. The form is empty again for the next person."),
+    "assistedSaved": N_(
+        "No connection. These answers are saved on this device only and will be sent when the connection is back."
+    ),
+    "assistedWaiting": N_("Saved on this device, waiting to send: %(count)s"),
+    "assistedFlushed": N_("Saved answers sent. References: %(references)s"),
+}
 
 # Derived views, for code that wants one fact at a time.
 FIELD_ORDER: list[str] = [f.name for f in FIELDS]
@@ -200,8 +223,17 @@ def first_input(name: str) -> str:
     return BY_NAME[name].first_input
 
 
-def browser_rules() -> dict:
-    """What ``cchcc.js`` needs to check a form as the server does, embedded as JSON in the page."""
+def message(field: Field, code: str, lang: str | None = None) -> str:
+    """What the visitor reads for a problem ``code`` with ``field``, in their language."""
+    return i18n.translator(lang).gettext(field.messages[code])
+
+
+def browser_rules(lang: str | None = None) -> dict:
+    """What ``cchcc.js`` needs to check a form as the server does, embedded as JSON in the page.
+
+    Messages and the script's own words are in ``lang`` (English for an unknown code).
+    """
+    t = i18n.translator(lang)
     return {
         "fields": [
             {
@@ -212,7 +244,7 @@ def browser_rules() -> dict:
                 "minimum": f.minimum,
                 "maximum": f.maximum,
                 "choices": [value for value, _ in f.choices],
-                "messages": f.messages,
+                "messages": {code: t.gettext(text) for code, text in f.messages.items()},
                 "firstInput": f.first_input,
             }
             for f in FIELDS
@@ -223,6 +255,8 @@ def browser_rules() -> dict:
         "phoneAllowed": PHONE_ALLOWED,
         "invisible": INVISIBLE,
         "digitZeros": list(digit_zeros()),
+        "lang": t.code,
+        "text": {key: t.gettext(text) for key, text in BROWSER_TEXT.items()},
     }
 
 

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hub import references
+from hub import i18n, references
 from hub.limits import Client, Limiter, RateLimitedError
 from hub.storage import DynamoReferralStore, StoreError, StoreUnavailableError
 from hub.validation import SubmissionInvalidError, is_honeypot_filled, parse_submission
@@ -56,6 +56,12 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)  # field -> message, in form order
     values: dict[str, Any] = field(default_factory=dict)  # the answers, to show the form again
     retry_after: int = 0  # "limited": seconds until this client may send another
+    lang: str = "en"  # the language of the page the form was posted from (its thanks page is in it too)
+
+
+def _lang(raw: Mapping[str, Any]) -> str:
+    lang = raw.get("lang")
+    return lang if i18n.is_language(lang) else i18n.DEFAULT
 
 
 def answers_key(submission: Submission) -> dict[str, Any]:
@@ -163,15 +169,15 @@ class Intake:
         """Validate and store the answers once. Raises StoreError when the store fails."""
         if is_honeypot_filled(raw):
             logger.info("honeypot filled, nothing stored")
-            return Outcome("honeypot", reference=references.new_reference())
+            return Outcome("honeypot", reference=references.new_reference(), lang=_lang(raw))
         try:
             submission = parse_submission(raw)
         except SubmissionInvalidError as exc:
             logger.info("submission invalid", extra={"fields": list(exc.errors)})
-            return Outcome("invalid", errors=exc.errors, values=exc.values)
+            return Outcome("invalid", errors=exc.errors, values=exc.values, lang=exc.values.get("lang") or "en")
         try:
-            return Outcome("stored", reference=self.store_once(submission, client))
+            return Outcome("stored", reference=self.store_once(submission, client), lang=submission.lang)
         except RateLimitedError as exc:
             values = {k: v for k, v in submission.model_dump().items() if v is not None}
             values["age"] = str(submission.age)
-            return Outcome("limited", values=values, retry_after=exc.retry_after)
+            return Outcome("limited", values=values, retry_after=exc.retry_after, lang=submission.lang)

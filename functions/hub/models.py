@@ -38,6 +38,9 @@ class Submission(_Model):
     campaign: str | None = None
     source: str | None = None
     submission_id: str | None = None
+    lang: str = "en"  # the language of the page the person used (hub.i18n code)
+    event: str | None = None  # the event page's id, when they signed up for an event
+    channel: Literal["web", "assisted"] = "web"  # assisted: outreach staff filled it in with them
 
     def answers(self) -> dict[str, Any]:
         """What the person told us (for de-duplication without a submission id)."""

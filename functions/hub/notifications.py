@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import form
+from hub import form, i18n
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme, Webhook
 from hub.models import AssignmentRecord, Handover, Referral
@@ -71,6 +71,18 @@ class Notification:
         """SES message tags: kind, and spoke and reference when there are."""
         tags = {"kind": self.kind, "spoke": self.spoke, "reference": self.reference}
         return [{"Name": k, "Value": v} for k, v in tags.items() if v]
+
+
+CHANNEL_WORDS = {
+    "web": "on the website, by themselves",
+    "assisted": "with outreach staff, who filled in the form with them (assisted)",
+}
+
+
+def _language_label(code: str) -> str:
+    """``Urdu (ur)``: the spoke reads which language the person chose on the site."""
+    language = i18n.language(code)
+    return f"{language.english_name} ({language.code})"
 
 
 def _display(field: form.Field, value: Any) -> str:
@@ -141,6 +153,9 @@ def build_notification(
         "campaign": catalogue.campaign_label(referral.campaign) if referral.campaign else "not recorded",
         "source": catalogue.placement_label(referral.source) if referral.source else "not recorded",
         "received": referral.received,
+        "event": catalogue.event_label(referral.event) if referral.event else None,
+        "channel": CHANNEL_WORDS.get(referral.channel, referral.channel),
+        "page_language": _language_label(referral.lang),
         "rule": assignment.rule,
         "reason": assignment.reason,
         "why": why,
@@ -161,6 +176,9 @@ def build_notification(
         "role": assignment.role,
         "campaign": referral.campaign,
         "source": referral.source,
+        "event": referral.event,
+        "channel": referral.channel,
+        "lang": referral.lang,
         "received": referral.received,
         "rule": assignment.rule,
         "reason": assignment.reason,

@@ -113,7 +113,8 @@ class Settings:
     )
     thanks_page: Path | None = variable(
         "CCHCC_THANKS_PAGE",
-        "The built thanks page the intake function fills with a reference (default: thanks.html in the task root).",
+        "The built thanks page the intake function fills with a reference (default: thanks.html in the task "
+        "root); the page in another language is beside it (thanks.<code>.html, or <site>/<code>/thanks/).",
         _optional_path, None,
     )
     idempotency_window_seconds: int = variable(

@@ -3,8 +3,9 @@
 :func:`parse_submission` takes the raw answers (form-encoded or JSON, already decoded to
 a mapping) and returns a :class:`hub.models.Submission`, or raises
 :class:`SubmissionInvalidError` whose ``errors`` maps each field, in form order, to the
-message the visitor sees. Messages come only from the field table, so nothing typed can
-appear in them. ``site/docs/assets/cchcc.js`` applies the same checks in the browser from
+message the visitor sees, in the language the page posted as ``lang`` (English when it is
+missing or unknown). Messages come only from the field table and its translations, so
+nothing typed can appear in them. ``site/docs/assets/cchcc.js`` applies the same checks in the browser from
 :func:`hub.form.browser_rules`.
 """
 
@@ -15,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from hub import form, postcodes
+from hub import form, i18n, postcodes
 
 if TYPE_CHECKING:
     from hub.models import Submission
@@ -29,7 +30,15 @@ _INVISIBLE = re.compile(form.INVISIBLE)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # only from JSON escapes; never text anyone typed
 _OTHER_BREAKS = re.compile(r"[\u2028\u2029]")  # line and paragraph separators start a line too
 _LINE_BREAKS = re.compile(r"\s*[\t\n]+\s*")
-_HIDDEN_RULES = {"campaign": _SLUG, "source": _SLUG, "submission_id": _SUBMISSION_ID}
+_HIDDEN_RULES = {
+    "campaign": _SLUG.match,
+    "source": _SLUG.match,
+    "submission_id": _SUBMISSION_ID.match,
+    "lang": i18n.is_language,
+    "event": _SLUG.match,
+    "channel": form.CHANNELS.__contains__,
+}
+_HIDDEN_DEFAULTS = {"lang": i18n.DEFAULT, "channel": "web"}
 
 
 class SubmissionInvalidError(ValueError):
@@ -215,21 +224,22 @@ def parse_submission(raw: Mapping[str, Any]) -> Submission:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     cleaned: dict[str, Any] = {}
+    for name, rule in _HIDDEN_RULES.items():
+        value = text(raw, name)
+        values[name] = value if rule(value) else _HIDDEN_DEFAULTS.get(name, "")
+        cleaned[name] = values[name] or None
+    lang = values["lang"]
     for f in form.FIELDS:
         try:
             cleaned[f.name] = _check(raw, f, values)
         except _Problem as problem:
-            errors[f.name] = f.messages[problem.code]
+            errors[f.name] = form.message(f, problem.code, lang)
             if f.kind == "choice":
                 values[f.name] = ""
             elif f.kind == "agree":
                 values[f.name] = False
     if not any(values.get(name) for name in form.CONTACT):
-        errors.setdefault(form.CONTACT[0], form.BY_NAME[form.CONTACT[0]].messages["contact"])
-    for name, rule in _HIDDEN_RULES.items():
-        value = text(raw, name)
-        values[name] = value if rule.match(value) else ""
-        cleaned[name] = values[name] or None
+        errors.setdefault(form.CONTACT[0], form.message(form.BY_NAME[form.CONTACT[0]], "contact", lang))
     if errors:
         raise SubmissionInvalidError({name: errors[name] for name in form.FIELD_ORDER if name in errors}, values)
     from hub.models import Submission  # pydantic is loaded by the first submission, not at cold start

@@ -45,6 +45,15 @@ def _headers() -> dict[str, str]:
     return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
 
 
+def _language() -> str:
+    """The language the request's form names, for an error page in it (English when it cannot tell)."""
+    try:
+        event = app.current_event
+        return web.language_of(_headers(), event.body, bool(event.is_base64_encoded))
+    except Exception:  # noqa: BLE001 (an error page must never fail for this)
+        return "en"
+
+
 @app.post(
     "/api/referrals", summary="Send a referral", operation_id="createReferral", responses=web.REFERRAL_RESPONSES,
     description="The referral form, form-encoded (a browser without JavaScript) or JSON (DESIGN.md §4).",
@@ -62,7 +71,8 @@ def create_referral():  # (no return annotation: Powertools would describe Respo
 @app.get("/thanks/", summary="The thanks page", operation_id="thanksPage", responses=web.THANKS_RESPONSES)
 def thanks():
     """The thanks page showing ``?ref=`` when it is a valid reference (never logs the query string)."""
-    shown = thanks_page.show(app.current_event.get_query_string_value("ref"))
+    event = app.current_event
+    shown = thanks_page.show(event.get_query_string_value("ref"), event.get_query_string_value("lang"))
     metrics.add_metric(name=f"ThanksPage_{shown.kind}", unit=MetricUnit.Count, value=1)
     return Response(200, web.HTML, shown.html, {"Cache-Control": "no-store"})
 
@@ -79,7 +89,7 @@ SERVER_ERRORS = "ServerErrors"
 def request_rejected(exc: web.RequestRejectedError) -> Response:
     logger.info("request rejected", status=exc.status)
     metrics.add_metric(name="Rejected", unit=MetricUnit.Count, value=1)
-    return web.rejected(exc, web.wants_html(_headers()), programme)
+    return web.rejected(exc, web.wants_html(_headers()), programme, _language())
 
 
 @app.exception_handler(StoreUnavailableError)
@@ -87,7 +97,7 @@ def store_unavailable(exc: StoreUnavailableError) -> Response:
     logger.warning("store unavailable", error=type(exc.__cause__ or exc).__name__)
     metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
-    return web.store_unavailable(web.wants_html(_headers()), programme)
+    return web.store_unavailable(web.wants_html(_headers()), programme, _language())
 
 
 @app.exception_handler(Exception)
@@ -95,7 +105,7 @@ def unexpected(exc: Exception) -> Response:
     # Frames only: exception messages (e.g. pydantic's) can quote what the visitor sent.
     logger.error("unexpected error", error=type(exc).__name__, frames=traceback.format_tb(exc.__traceback__))
     metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
-    return web.unexpected(web.wants_html(_headers()), programme)
+    return web.unexpected(web.wants_html(_headers()), programme, _language())
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from aws_lambda_powertools.event_handler import Response
 
 from edge.bodies import FORM, HTML, JSON, MAX_BODY_BYTES, TEXT_CHARSETS, RequestRejectedError, media_type, read_body
+from hub import i18n
+from hub.i18n import N_
 from hub.intake import Outcome
 from hub.limits import Client
 
@@ -46,21 +48,28 @@ def decode(headers: Mapping[str, str], body: str | None, is_base64: bool) -> dic
 
 
 def placement_from_referer(fields: dict[str, Any], headers: Mapping[str, str], site_origin: str) -> None:
-    """Without JavaScript a static page cannot copy ``?s=<placement>`` into the form, but the
-    browser sends the page's address as ``Referer`` (same-origin policy). Use it when the hidden
-    field is empty; the address of a campaign page carries no personal data."""
-    if fields.get("source") or not headers.get("referer"):
+    """Without JavaScript a static page cannot copy ``?s=<placement>`` (or ``?assisted=1``) into the
+    form, but the browser sends the page's address as ``Referer`` (same-origin policy). Use it when
+    the hidden field is empty; the address of a campaign or event page carries no personal data."""
+    if not headers.get("referer"):
         return
     try:
         page = urlsplit(headers["referer"])
         origin = urlsplit(site_origin)
     except ValueError:
         return
-    if (page.scheme, page.netloc) != (origin.scheme, origin.netloc) or not page.path.startswith("/campaigns/"):
+    path = page.path
+    first = path.strip("/").split("/", 1)[0]
+    if i18n.is_language(first) and first != i18n.DEFAULT:
+        path = path[len(first) + 1 :]  # /ur/campaigns/... is a campaign page too
+    if (page.scheme, page.netloc) != (origin.scheme, origin.netloc) or not path.startswith(("/campaigns/", "/events/")):
         return
-    placement = parse_qs(page.query).get("s", [""])[0]
-    if placement:
+    query = parse_qs(page.query)
+    placement = query.get("s", [""])[0]
+    if placement and not fields.get("source"):
         fields["source"] = placement  # validation drops it unless it is a well-formed id
+    if query.get("assisted", [""])[0] == "1" and fields.get("channel") in (None, "", "web"):
+        fields["channel"] = "assisted"
 
 
 def client(headers: Mapping[str, str], source_ip: str | None) -> Client:
@@ -141,55 +150,76 @@ def answer(outcome: Outcome, html: bool, programme: Programme) -> Response:
             return Response(422, HTML, render.form_page(programme, outcome.values, outcome.errors))
         return Response(422, JSON, json.dumps({"errors": outcome.errors}))
     if html:
-        return Response(303, "text/plain; charset=utf-8", "", {"Location": f"/thanks/?ref={outcome.reference}"})
+        return Response(303, "text/plain; charset=utf-8", "", {"Location": thanks_location(outcome)})
     return Response(201, JSON, json.dumps({"reference": outcome.reference}))
 
 
-LIMITED_TITLE = "You have sent a lot of forms"
+def thanks_location(outcome: Outcome) -> str:
+    """``/thanks/?ref=<reference>``, with ``&lang=<code>`` for a page in another language."""
+    lang = outcome.lang if i18n.is_language(outcome.lang) else i18n.DEFAULT
+    return f"/thanks/?ref={outcome.reference}" + ("" if lang == i18n.DEFAULT else f"&lang={lang}")
+
+
+def language_of(headers: Mapping[str, str], body: str | None, is_base64: bool) -> str:
+    """The ``lang`` a form post names, for an error page in its language; English when there is none."""
+    try:
+        lang = decode(headers, body, is_base64).get("lang")
+    except RequestRejectedError:
+        return i18n.DEFAULT
+    return lang if i18n.is_language(lang) else i18n.DEFAULT
+
+
+LIMITED_TITLE = N_("You have sent a lot of forms")
+LIMITED_MESSAGE = N_(
+    "We have had a lot of forms from this device in a short time. Please wait %(wait)s, then send "
+    "this one again. Your answers are still here."
+)
 
 
 def limited(outcome: Outcome, html: bool, programme: Programme) -> Response:
+    """429 in the language the form was posted in."""
+    t = i18n.translator(outcome.lang)
     minutes = max(1, -(-outcome.retry_after // 60))
-    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
-    message = (
-        f"We have had a lot of forms from this device in a short time. Please wait {wait}, then send "
-        "this one again. Your answers are still here."
-    )
+    wait = t.gettext(N_("a minute")) if minutes == 1 else t(N_("%(minutes)s minutes"), minutes=minutes)
+    message = t(LIMITED_MESSAGE, wait=wait)
     headers = {"Retry-After": str(outcome.retry_after)}
     if html:
         from hub import render
 
-        return Response(429, HTML, render.limited_page(programme, outcome.values, LIMITED_TITLE, message), headers)
+        page = render.limited_page(programme, outcome.values, t.gettext(LIMITED_TITLE), message)
+        return Response(429, HTML, page, headers)
     return Response(429, JSON, json.dumps({"message": message}), headers)
 
 
-def problem(status: int, title: str, message: str, html: bool, programme: Programme | None, headers=None) -> Response:
-    """An error answer: a short page for a browser without JavaScript (413, 5xx), else JSON."""
+def problem(
+    status: int, title: str, message: str, html: bool, programme: Programme | None, headers=None, lang: str | None = None
+) -> Response:
+    """An error answer: a short page in ``lang`` for a browser without JavaScript (413, 5xx), else JSON."""
     headers = dict(headers or {})
     if html and status in (413, 500, 503):
         try:
             from hub import render
 
-            return Response(status, HTML, render.problem_page(programme, title, message), headers)
+            return Response(status, HTML, render.problem_page(programme, title, message, lang), headers)
         except Exception:  # noqa: BLE001 (a broken page must not turn into a crash)
             pass
-    return Response(status, JSON, json.dumps({"message": message}), headers)
+    return Response(status, JSON, json.dumps({"message": i18n.translator(lang).gettext(message)}), headers)
 
 
-def rejected(exc: RequestRejectedError, html: bool, programme: Programme) -> Response:
-    return problem(exc.status, "There is a problem with the form", exc.message, html, programme)
+def rejected(exc: RequestRejectedError, html: bool, programme: Programme, lang: str | None = None) -> Response:
+    return problem(exc.status, N_("There is a problem with the form"), exc.message, html, programme, lang=lang)
 
 
-def store_unavailable(html: bool, programme: Programme) -> Response:
+def store_unavailable(html: bool, programme: Programme, lang: str | None = None) -> Response:
     return problem(
-        503, "Sorry, there is a problem with the service",
-        "We could not save your details just now. Nothing was saved. Please try again in a few minutes.",
-        html, programme, {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        503, N_("Sorry, there is a problem with the service"),
+        N_("We could not save your details just now. Nothing was saved. Please try again in a few minutes."),
+        html, programme, {"Retry-After": str(RETRY_AFTER_SECONDS)}, lang,
     )
 
 
-def unexpected(html: bool, programme: Programme) -> Response:
+def unexpected(html: bool, programme: Programme, lang: str | None = None) -> Response:
     return problem(
-        500, "Sorry, there is a problem with the service",
-        "Something went wrong on our side. Please try again later.", html, programme,
+        500, N_("Sorry, there is a problem with the service"),
+        N_("Something went wrong on our side. Please try again later."), html, programme, lang=lang,
     )

@@ -1,4 +1,4 @@
-"""MkDocs hook: campaign pages, redirects, QR codes and posters.
+"""MkDocs hook: campaign pages (in every language), events, redirects, QR codes and posters.
 
 Thin on purpose: the work is in ``cchcc.site`` (plain Python). This file only turns its
 outputs into MkDocs files. What it needs comes from the build's context in the MkDocs
@@ -12,7 +12,7 @@ from __future__ import annotations
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, InclusionLevel
 
-from cchcc.site import campaign_pages, printing
+from cchcc.site import campaign_pages, languages, printing
 from cchcc.site.build import PublishError, context_for, site_url_of
 
 KEY = "campaigns"
@@ -29,6 +29,7 @@ def on_config(config, **kwargs):
         site_name=config.site_name,
         partners=tuple(context.programme.organisations),
         cache_dir=context.cache_dir,
+        contact_phone=context.programme.programme.contact_phone,
     )
     return config
 
@@ -48,6 +49,8 @@ def on_pre_build(config, **kwargs):
         campaigns=context.campaigns,
         today=context.today,
         files=files,
+        alternates=context.hooks.setdefault("alternates", languages.Alternates()),
+        retired=context.published.retired(context.campaigns) if context.published is not None else {},
     )
 
 

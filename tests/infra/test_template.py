@@ -635,6 +635,7 @@ DISTRIBUTIONS = {
     "pydantic_settings": "pydantic-settings",
     "jinja2": "jinja2",
     "yaml": "pyyaml",
+    "babel": "babel",
     "email_validator": "email-validator",
     "markupsafe": "jinja2",  # comes with Jinja2
     "pydantic_core": "pydantic",  # comes with pydantic

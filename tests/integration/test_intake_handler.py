@@ -98,7 +98,7 @@ def test_given_invalid_form_when_posted_then_422_page_with_errors_and_answers_ke
     assert header(response, "Content-Type").startswith("text/html")
     page = response["body"]
     assert re.search(r"<title>Error: [^<]+</title>", page)
-    assert '<html lang="en">' in page
+    assert '<html lang="en" dir="ltr">' in page
     assert 'href="#main-content"' in page and '<main class="cc-main" id="main-content"' in page
     assert 'href="/assets/cchcc.css"' in page and 'src="/assets/cchcc.js"' in page
     assert "There is a problem" in page

@@ -17,7 +17,7 @@ def _cached(cache: Path) -> dict[str, int]:
 
 def test_rebuild_without_changes_reuses_every_qr_and_pdf(site_build, tmp_path):
     # Given the session build (which made every QR code and poster into its cache)
-    placements = sum(len(c.placements) for c in site_build.campaigns)
+    placements = sum(len(c.printed) for c in site_build.campaigns)  # placements and event posters
     before = _cached(site_build.cache_dir)
     assert len([k for k in before if k.endswith("poster.pdf")]) == placements
     # When the same site is built again with the same cache
@@ -33,7 +33,7 @@ def test_rebuild_without_changes_reuses_every_qr_and_pdf(site_build, tmp_path):
 def test_changing_one_campaign_remakes_only_its_placements(project_copy):
     cache, out = project_copy.root / "cache", project_copy.root / "out"
     first = build(project_copy, site_dir=out, cache_dir=cache)
-    total = sum(len(c.placements) for c in first.campaigns)
+    total = sum(len(c.printed) for c in first.campaigns)
     assert first.generated["pdf"] == total
     # When the Lincoln Green headline changes
     path = project_copy.root / LG
@@ -41,7 +41,7 @@ def test_changing_one_campaign_remakes_only_its_placements(project_copy):
     second = build(project_copy, site_dir=out, cache_dir=cache)
     # Then only its posters are made again, and the old cache entries are cleared away
     lincoln = next(c for c in load_all(project_copy) if c.slug == "lincoln-green")
-    assert second.generated["pdf"] == len(lincoln.placements)
+    assert second.generated["pdf"] == len(lincoln.printed)
     assert len(list((cache / "print").glob("*/poster.pdf"))) == total
 
 

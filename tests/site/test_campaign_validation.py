@@ -38,7 +38,7 @@ CASES = [
     ("bad placement id", (_edit, LG, "id: lg-library", "id: LG Library!"),
      rf"^{LG}: placements\[0\]\.id \(line \d+\): must be short and use only lowercase letters"),
     ("duplicate id across campaigns", (_edit, LG, "id: lg-library", "id: el-pharmacy"),
-     rf"^{LG}: placements\[0\]\.id: 'el-pharmacy' is already used by {EL}"),
+     rf"^{LG}: placements\[0\]\.id \(line \d+\): 'el-pharmacy' is already used by {EL}"),
     ("duplicate id in one campaign", (_edit, LG, "id: lg-mosque", "id: lg-library"),
      rf"^{LG}: placements\[2\]\.id \(line \d+\): 'lg-library' is used twice in this campaign"),
     ("end before start", (_edit, LG, "ends: 2027-03-31", "ends: 2026-10-01"),
@@ -102,22 +102,31 @@ def test_cchcc_build_refuses_and_says_nothing_was_built(project_copy, capsys):
     assert not (project_copy.root / "out").exists()
 
 
-def test_campaign_new_scaffolds_a_campaign_that_passes_check_once_its_copy_is_written(project_copy, capsys):
-    # When the comms team starts a new campaign, then campaign.yml is valid as it stands and has comments,
-    # and the only thing left to do is the landing page copy: the example text is never published.
+def test_campaign_new_scaffolds_a_campaign_that_check_refuses_until_its_example_text_is_replaced(project_copy, capsys, site_build):
+    # When the comms team starts a new campaign, then it has comments on every key...
     assert cli.main(["--project", str(project_copy.root), "campaign", "new", "Harehills Spring"]) == 0
     yml = project_copy.campaigns_dir / "harehills-spring" / "campaign.yml"
-    assert yml.exists() and (yml.parent / "index.md").exists()
+    md = yml.parent / "index.md"
+    assert yml.exists() and md.exists()
     assert yml.read_text().count("#") > 10
-    assert [str(p) for p in check_all(project_copy)] == [
-        "campaigns/harehills-spring/index.md: (file) (line 1): still holds the example text from "
-        "'cchcc campaign new'; replace it with a few sentences about this campaign"
-    ]
-    (yml.parent / "index.md").write_text("Jobs in care homes and hospitals near you, with free help to apply.\n")
+    # ...and `cchcc check` refuses it, naming each place that still has the example text.
+    problems = [str(p) for p in check_all(project_copy)]
+    rel = "campaigns/harehills-spring/campaign.yml"
+    for field in ("headline", "summary", "area", "placements[0].name", "placements[0].location", "placements[1].name"):
+        assert any(p.startswith(f"{rel}: {field} (line ") and "example text" in p for p in problems), (field, problems)
+    assert "campaigns/harehills-spring/index.md: (file) (line 1): still holds the example text from 'cchcc campaign new'; replace it with a few sentences about this campaign" in problems
+    # When the words are replaced, then it is valid...
+    text = yml.read_text()
+    text = re.sub(r'"\[Replace this[^"]*\]"', '"Harehills words"', text)
+    yml.write_text(text)
+    md.write_text("Jobs in health and care in Harehills. The help is free.\n")
     assert check_all(project_copy) == []
     # And it builds into a landing page with its placements.
     out = project_copy.root / "out"
-    build(project_copy, site_dir=out, cache_dir=project_copy.root / "cache")
+    # (a copy of the session build's cache: the other campaigns' posters are already made)
+    cache = project_copy.root / "cache"
+    shutil.copytree(site_build.cache_dir, cache)
+    build(project_copy, site_dir=out, cache_dir=cache, site_url=site_build.site_url)
     assert (out / "campaigns" / "harehills-spring" / "index.html").exists()
     assert (out / "q" / "hs-library" / "index.html").exists()
 

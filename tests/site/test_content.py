@@ -88,11 +88,13 @@ def test_home_page_has_three_steps_named_partners_and_one_call_to_action(site_bu
     assert len(re.findall(r'class="cc-button[ "]', article)) == 1
 
 
-def test_thanks_page_says_who_contacts_you_and_by_when(site_build):
+def test_thanks_page_says_what_happens_next_by_when_and_who_to_call(site_build):
     text = text_of(site_build.page("/thanks/"))
+    assert "What happens next" in text
     assert f"{PROGRAMME['programme']['contact_within_working_days']} working days" in text
-    for spoke in PROGRAMME["spokes"]:
-        assert spoke["name"] in text
+    assert PROGRAMME["programme"]["contact_phone"] in text and PROGRAMME["programme"]["hub_email"] in text
+    # What happens next, not a list of every partner (who helps depends on where the person lives).
+    assert not any(spoke["name"] in text for spoke in PROGRAMME["spokes"])
 
 
 def test_accessibility_statement_names_the_standard_and_the_regulations(site_build):
@@ -161,3 +163,27 @@ def test_a_broken_pay_file_names_the_file_and_field(tmp_path):
     bad.write_text("pay_year: '2025/26'\neffective_from: x\nsource: y\nbands:\n  band-2: {label: B, from: 5, to: 1}\n")
     with pytest.raises(PayError, match=r"pay\.yml: bands\.band-2\.to \(line 5\): is lower than from"):
         load_pay(bad)
+
+
+def test_pages_say_only_what_the_programmes_facts_support(site_build):
+    # The Care Certificate is the standard induction, not something every worker gets by law.
+    for role in ("healthcare-support-worker", "care-worker"):
+        text = text_of(site_build.page(f"/careers/{role}/"))
+        assert "every new health and care worker gets" not in text
+        assert "Care Certificate" in text and "not required by law" in text
+    # Not every job starts without qualifications: nursing associates need Level 2 English and maths.
+    home = text_of(site_build.page("/"))
+    assert "You do not need any qualifications to start" not in home and "Level 2" in home
+    # No pay figure without a source.
+    assert "3.3%" not in text_of(site_build.page("/careers/"))
+
+
+def test_a_pay_note_giving_a_figure_needs_its_source(tmp_path):
+    path = tmp_path / "pay.yml"
+    text = (ROOT / "site" / "data" / "pay.yml").read_text(encoding="utf-8")
+    path.write_text(text.replace("We will update these figures", "A 3.3% rise was agreed. We will update these figures"))
+    with pytest.raises(PayError) as caught:
+        load_pay(path, "site/data/pay.yml")
+    assert any(p.field == "note_source" and "where it comes from" in p.reason for p in caught.value.problems)
+    path.write_text(path.read_text() + 'note_source: "NHS Employers, pay table 2026/27, March 2026"\n')
+    assert load_pay(path).note_source.startswith("NHS Employers")

@@ -92,28 +92,31 @@ def test_dates_are_date_pickers_and_placements_an_editable_list_and_roles_the_ca
 
 
 def test_a_field_added_to_a_model_appears_in_the_editor():
-    # Given the campaign model gains fields of every kind (as issue 12 adds events and languages)...
-    class Event(BaseModel):
-        id: str = Field(pattern=r"^[a-z0-9-]+$")
-        starts: dt.datetime
-        booking: Literal["none", "register"] = "none"
-
+    # Given the campaign model gains a field...
     class Grown(CampaignFile):
-        events: list[Event] = Field(default=[], description="Events where the team meets people.")
-        languages: list[Literal["ur", "ar", "pl"]] = []
         budget: Annotated[int, Field(ge=0)] | None = None
 
     fields, _ = cms.model_fields(Grown, role_choices=[])
     added = by_name(fields)
-    # ...then the editor shows them, with the right widgets, after the fields it had.
-    assert [f["name"] for f in fields][-3:] == ["events", "languages", "budget"]
-    events = by_name(added["events"]["fields"])
-    assert added["events"]["widget"] == "list" and added["events"]["hint"] == "Events where the team meets people."
+    # ...then the editor shows it, with the right widget, after the fields it had.
+    assert [f["name"] for f in fields][-1:] == ["budget"]
+    assert added["budget"]["widget"] == "number" and added["budget"]["min"] == 0 and added["budget"]["required"] is False
+
+
+def test_events_languages_and_postcodes_appear_in_the_editor_from_the_campaign_model():
+    # Issue 12's fields, from the real model: events a list with date-and-time pickers, the poster
+    # languages a choice of the site's languages, the postcodes a list.
+    fields = by_name(collection("campaigns")["fields"])
+    events = by_name(fields["events"]["fields"])
+    assert fields["events"]["widget"] == "list" and fields["events"]["required"] is False
+    assert fields["events"]["default"] == []  # a new campaign starts with no event to fill in
     assert events["starts"]["widget"] == "datetime" and events["starts"]["time_format"] == "HH:mm"
     assert events["booking"]["options"] == ["none", "register"] and events["booking"]["required"] is False
-    assert events["id"]["pattern"][0] == "^[a-z0-9-]+$" and events["id"]["required"] is True
-    assert added["languages"] == {**added["languages"], "widget": "select", "multiple": True, "options": ["ur", "ar", "pl"]}
-    assert added["budget"]["widget"] == "number" and added["budget"]["min"] == 0 and added["budget"]["required"] is False
+    assert events["id"]["pattern"][0] == r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])$" and events["id"]["required"] is True
+    assert events["access"]["required"] is True and "Step-free" in events["access"]["hint"]
+    languages = sorted(p.stem for p in (PROJECT.root / "functions" / "hub" / "translations").glob("*.po"))
+    assert fields["languages"] == {**fields["languages"], "widget": "select", "multiple": True, "options": languages}
+    assert fields["postcodes"]["widget"] == "list" and "routing rules" in fields["postcodes"]["hint"]
 
 
 def test_a_field_the_editor_cannot_show_stops_the_build_naming_it():
@@ -200,8 +203,8 @@ def _campaign(**changes) -> tuple[str, str]:
     [
         ({"placements": [{"id": "lg-library", "name": "Library", "format": "poster-a4"}]}, None,
          # cchcc check names the clash in the campaign it reads second (folders in name order).
-         "campaigns/lincoln-green/campaign.yml: placements[0].id: 'lg-library' is already used by "
-         "campaigns/harehills-spring/campaign.yml; placement ids must be unique across all campaigns"),
+         "campaigns/lincoln-green/campaign.yml: placements[0].id (line 21): 'lg-library' is already used by "
+         "campaigns/harehills-spring/campaign.yml; placement ids must be unique across all campaigns, events included"),
         ({"ends": "2027-03-01"}, None,
          "campaigns/harehills-spring/campaign.yml: ends (line 6): the end date 2027-03-01 is before the start date 2027-04-01"),
         ({"placements": [{"id": "hh-library", "name": "Library", "format": "poster-a2"}]}, None,

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from hub import form, postcodes
+from hub import form, i18n, postcodes
 from hub.validation import SubmissionInvalidError, parse_submission
 from tests.conftest import ROOT
 
@@ -79,7 +79,7 @@ def server_errors(answers: dict) -> dict[str, str]:
     return {}
 
 
-def browser_errors(cases: list[dict]) -> list[dict[str, str]]:
+def browser_errors(cases: list[dict], lang: str = "en") -> list[dict[str, str]]:
     script = (
         "const checks = require(process.argv[1]);"
         "const [rules, cases] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
@@ -87,14 +87,16 @@ def browser_errors(cases: list[dict]) -> list[dict[str, str]]:
     )
     out = subprocess.run(
         ["node", "-e", script, str(SCRIPT)],
-        input=json.dumps([form.browser_rules(), cases]), capture_output=True, text=True, check=True, timeout=30,
+        input=json.dumps([form.browser_rules(lang), cases]), capture_output=True, text=True, check=True, timeout=30,
     )
     return json.loads(out.stdout)
 
 
-def test_the_browser_and_the_server_find_the_same_mistakes_with_the_same_words():
-    cases = [{**VALID, **change} for change in CHANGES]
-    browser = browser_errors(cases)
+@pytest.mark.parametrize("lang", i18n.codes())
+def test_the_browser_and_the_server_find_the_same_mistakes_with_the_same_words(lang):
+    # In every language: the page's rules (in its language) and a post with lang=<code> agree.
+    cases = [{**VALID, **change, "lang": lang} for change in CHANGES]
+    browser = browser_errors(cases, lang)
     disagreements = [
         (change, server_errors(case), seen) for change, case, seen in zip(CHANGES, cases, browser)
         if server_errors(case) != seen
@@ -102,6 +104,9 @@ def test_the_browser_and_the_server_find_the_same_mistakes_with_the_same_words()
     assert not disagreements
     # And the table is not trivially agreeable: both accept some and refuse others.
     assert {} in browser and any(browser)
+    # And outside English not one message is the English one.
+    english = {m for f in form.FIELDS for m in f.messages.values()}
+    assert lang == "en" or not english & {m for seen in browser for m in seen.values()}
 
 
 def test_the_postcode_rule_is_the_servers_and_agrees_in_python_too():

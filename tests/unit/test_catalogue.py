@@ -57,6 +57,7 @@ def test_given_campaigns_when_catalogued_then_only_public_names_by_id():
             "lg-flyers": {"name": "Flyers to hand out", "location": None, "campaign": "lincoln-green"},
             "el-market": {"name": "Saturday market", "location": None, "campaign": "east-leeds"},
         },
+        "events": {},
     }
 
 

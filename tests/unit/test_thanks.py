@@ -78,16 +78,17 @@ def test_given_no_usable_page_then_a_short_page_still_shows_the_reference_and_wh
     assert shown.kind == "fallback"
     page = shown.html
     assert f"data-cc-reference-value>{reference}</p>" in page
-    assert '<html lang="en">' in page and '<main class="cc-main" id="main-content"' in page
+    assert '<html lang="en" dir="ltr">' in page and '<main class="cc-main" id="main-content"' in page
     assert "<h1" in page and "What happens next" in page
     assert f"{programme.programme.contact_within_working_days} working days" in page
-    assert str(programme.programme.hub_email) in page and "tell us your reference" in page
+    assert str(programme.programme.hub_email) in page and programme.programme.contact_phone in page
+    assert "write down your reference" in page
     assert "<script>" not in page  # only the site's own cchcc.js, by src
 
 
 def test_fallback_without_a_reference_says_it_cannot_show_one(tmp_path, programme):
     page = thanks.ThanksPage(programme, tmp_path / "missing.html").show("nonsense").html
-    assert thanks.MISSING in page and "tell us your reference" not in page
+    assert thanks.MISSING in page and "write down your reference" not in page
     assert not re.search(r"data-cc-reference-value>[^<]", page)
 
 

@@ -1,6 +1,8 @@
-/* CCHCC site: referral form checks and sending, and the thanks page reference.
-   Progressive enhancement only: without this file the form posts to the intake
-   function, which answers with the same messages. No framework, no libraries. */
+/* CCHCC site: referral form checks and sending, assisted sign-ups (outreach staff, ?assisted=1,
+   answers kept on the device while offline), and the thanks page reference. Progressive
+   enhancement only: without this file the form posts to the intake function, which answers with
+   the same messages. Every word it shows comes from the page, in the page's language
+   (hub.form.browser_rules). No framework, no libraries. */
 (function () {
   "use strict";
 
@@ -15,6 +17,11 @@
     } catch (e) {
       return "";
     }
+  }
+
+  // "%(name)s" placeholders, as Python fills them in hub.i18n.
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) { return name in values ? String(values[name]) : whole; });
   }
 
   function newId() {
@@ -134,16 +141,19 @@
   function Form(form) {
     this.form = form;
     this.rules = JSON.parse(document.getElementById("cc-form-rules").textContent);
+    this.text = this.rules.text;
     this.summary = document.querySelector("[data-error-summary]");
     this.status = form.querySelector("[data-form-status]");
     this.button = form.querySelector("[data-submit]");
-    this.title = document.title.replace(/^Error: /, "");
+    this.errorPrefix = this.text.error + " ";
+    this.title = document.title.indexOf(this.errorPrefix) === 0 ? document.title.slice(this.errorPrefix.length) : document.title;
     this.busy = false;
     this.hidden("submission_id", this.hidden("submission_id") || newId());
     var source = param("s");
     if (SLUG.test(source)) this.hidden("source", source);
     var meta = document.querySelector('meta[name="cc-campaign"]');
     if (!this.hidden("campaign") && meta && SLUG.test(meta.content)) this.hidden("campaign", meta.content);
+    this.assisted = param("assisted") === "1" ? new Assisted(this) : null;
     form.addEventListener("submit", this.onSubmit.bind(this));
     if (this.summary) this.summary.addEventListener("click", this.onSummaryClick.bind(this));
   }
@@ -176,6 +186,16 @@
     document.title = this.title;
   };
 
+  // Empty the form for the next person (assisted sign-ups), with a new submission id.
+  Form.prototype.reset = function () {
+    var keep = {};
+    ["campaign", "source", "lang", "event", "channel"].forEach(function (name) { keep[name] = this.hidden(name); }, this);
+    this.form.reset();
+    Object.keys(keep).forEach(function (name) { this.hidden(name, keep[name]); }, this);
+    this.hidden("submission_id", newId());
+    this.clearErrors();
+  };
+
   Form.prototype.showErrors = function (errors) {
     var self = this, list, first = {};
     this.rules.fields.forEach(function (f) { first[f.name] = f.firstInput; });
@@ -193,7 +213,7 @@
       list.appendChild(li);
       self.inlineError(field, errors[field]);
     });
-    document.title = "Error: " + this.title;
+    document.title = this.errorPrefix + this.title;
     this.summary.hidden = false;
     this.summary.focus();
     this.summary.scrollIntoView();
@@ -206,7 +226,7 @@
     p.id = field + "-error";
     p.className = "cc-error-message";
     span.className = "cc-visually-hidden";
-    span.textContent = "Error:";
+    span.textContent = this.text.error;
     p.appendChild(span);
     p.appendChild(document.createTextNode(" " + message));
     var input = group.querySelector("input.cc-input, textarea");
@@ -247,7 +267,7 @@
       var b = document.createElement("button");
       b.type = "button";
       b.className = "cc-button cc-button--secondary";
-      b.textContent = "Try again";
+      b.textContent = this.text.retry;
       b.addEventListener("click", function () { self.send(); });
       status.appendChild(b);
     }
@@ -258,24 +278,14 @@
     this.send();
   };
 
-  Form.prototype.send = function () {
-    if (this.busy) return;
-    var errors = check(answers(this.form), this.rules), self = this;
-    if (Object.keys(errors).length) {
-      this.say("");
-      this.showErrors(errors);
-      return;
-    }
-    this.clearErrors();
-    this.busy = true;
-    this.button.setAttribute("aria-disabled", "true");
-    this.say("Sending your details…");
+  // POST answers as JSON: resolves to {status, body}; rejects when the network fails or times out.
+  function post(action, data) {
     var controller = window.AbortController ? new AbortController() : null;
     var timer = controller ? setTimeout(function () { controller.abort(); }, 20000) : null;
-    fetch(this.form.getAttribute("action"), {
+    return fetch(action, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(answers(this.form)),
+      body: JSON.stringify(data),
       credentials: "same-origin",
       signal: controller ? controller.signal : undefined,
     })
@@ -285,11 +295,40 @@
           function () { return { status: response.status, body: {} }; }
         );
       })
-      .then(function (result) {
-        var ref = result.body && result.body.reference;
-        if ((result.status === 201 || result.status === 200) && typeof ref === "string") {
-          self.say("Sent. Taking you to your reference…");
-          window.location.assign("/thanks/?ref=" + encodeURIComponent(ref));
+      .then(function (result) { if (timer) clearTimeout(timer); return result; },
+            function (error) { if (timer) clearTimeout(timer); throw error; });
+  }
+
+  function reference(result) {
+    var ref = result.body && result.body.reference;
+    return (result.status === 201 || result.status === 200) && typeof ref === "string" ? ref : null;
+  }
+
+  Form.prototype.send = function () {
+    if (this.busy) return;
+    var data = answers(this.form), errors = check(data, this.rules), self = this;
+    if (Object.keys(errors).length) {
+      this.say("");
+      this.showErrors(errors);
+      return;
+    }
+    this.clearErrors();
+    this.busy = true;
+    this.button.setAttribute("aria-disabled", "true");
+    this.say(this.text.sending);
+    post(this.form.getAttribute("action"), data).then(
+      function (result) {
+        var ref = reference(result);
+        if (ref && self.assisted) {
+          self.done();
+          self.reset();
+          self.say(fill(self.text.assistedSent, { reference: ref }));
+          return;
+        }
+        if (ref) {
+          self.say(self.text.sent);
+          var lang = self.hidden("lang");
+          window.location.assign("/thanks/?ref=" + encodeURIComponent(ref) + (lang && lang !== "en" ? "&lang=" + encodeURIComponent(lang) : ""));
           return;
         }
         self.done();
@@ -299,19 +338,101 @@
         } else if (result.status === 429 && result.body && typeof result.body.message === "string") {
           self.say(result.body.message, true, true);  // too many from this device: wait, answers kept
         } else {
-          self.say("Sorry, we could not send your details just now. Your answers are still here. Please try again.", true, true);
+          self.say(self.text.failed, true, true);
         }
-      })
-      .catch(function () {
+      },
+      function () {
         self.done();
-        self.say("We could not send your details. Check you are connected to the internet. Your answers are still here.", true, true);
-      })
-      .then(function () { if (timer) clearTimeout(timer); });
+        if (self.assisted) {
+          // At a venue the network comes and goes: keep these answers on this device, send them later.
+          self.assisted.keep(data);
+          self.reset();
+          self.say(self.text.assistedSaved, false, true);
+          return;
+        }
+        self.say(self.text.offline, true, true);
+      }
+    );
   };
 
   Form.prototype.done = function () {
     this.busy = false;
     this.button.removeAttribute("aria-disabled");
+  };
+
+  // Assisted sign-ups (?assisted=1): outreach staff fill the form in with a person. The answers of
+  // a form that could not be sent wait in this device's localStorage (never sent anywhere else)
+  // and are sent, each once (the server knows each by its submission_id), when the connection
+  // is back; each is removed from the device as soon as it is stored.
+  var QUEUE = "cchcc-assisted-waiting";
+
+  function Assisted(owner) {
+    this.owner = owner;
+    this.panel = document.querySelector("[data-assisted]");
+    this.queueNote = document.querySelector("[data-assisted-queue]");
+    this.sending = false;
+    owner.hidden("channel", "assisted");
+    if (this.panel) this.panel.hidden = false;
+    window.addEventListener("online", this.flush.bind(this));
+    setInterval(this.flush.bind(this), 30000);
+    this.show();
+    this.flush();
+  }
+
+  Assisted.prototype.waiting = function () {
+    try {
+      var list = JSON.parse(window.localStorage.getItem(QUEUE) || "[]");
+      return Array.isArray(list) ? list : [];
+    } catch (e) {
+      return [];
+    }
+  };
+
+  Assisted.prototype.store = function (list) {
+    try {
+      if (list.length) window.localStorage.setItem(QUEUE, JSON.stringify(list));
+      else window.localStorage.removeItem(QUEUE);
+    } catch (e) { /* storage full or off: the form said it could not send */ }
+    this.show();
+  };
+
+  Assisted.prototype.keep = function (data) {
+    var list = this.waiting().filter(function (d) { return d.submission_id !== data.submission_id; });
+    list.push(data);
+    this.store(list);
+  };
+
+  Assisted.prototype.show = function () {
+    var count = this.waiting().length;
+    if (!this.queueNote) return;
+    this.queueNote.hidden = !count;
+    this.queueNote.textContent = count ? fill(this.owner.text.assistedWaiting, { count: count }) : "";
+  };
+
+  // Send what waits, one at a time, oldest first; stop at the first that cannot go yet (offline, an
+  // outage, a rate limit). One the hub refuses (422: it should not happen, the form checked it)
+  // stays on the device rather than being lost.
+  Assisted.prototype.flush = function () {
+    var self = this, action = this.owner.form.getAttribute("action"), sent = [];
+    var todo = this.waiting();
+    if (this.sending || !todo.length) return;
+    this.sending = true;
+    function next() {
+      var item = todo.shift();
+      if (!item) return finish();
+      return post(action, item).then(function (result) {
+        var ref = reference(result);
+        if (!ref) return result.status === 422 ? next() : finish();
+        sent.push(ref);
+        self.store(self.waiting().filter(function (d) { return d.submission_id !== item.submission_id; }));
+        return next();
+      }, finish);
+    }
+    function finish() {
+      self.sending = false;
+      if (sent.length) self.owner.say(fill(self.owner.text.assistedFlushed, { references: sent.join(", ") }));
+    }
+    next();
   };
 
   function showReference() {
@@ -332,7 +453,11 @@
   // allows no role on a <label>. Swap each for a real <button> that toggles the same checkbox; it
   // keeps Material's classes and its for= attribute, which Material's styles and scripts select on.
   function headerButtons() {
-    var names = { __drawer: "Open the menu", __search: "Search this site" };
+    function label(name, fallback) {
+      var meta = document.querySelector('meta[name="' + name + '"]');
+      return meta && meta.content ? meta.content : fallback;
+    }
+    var names = { __drawer: label("cc-menu-label", "Open the menu"), __search: label("cc-search-label", "Search this site") };
     Array.prototype.forEach.call(document.querySelectorAll(".md-header label.md-header__button[for]"), function (label) {
       var box = document.getElementById(label.htmlFor);
       if (!box || !names[label.htmlFor]) return;
@@ -371,7 +496,7 @@
     // Material's search overlay is a role="dialog" without a name.
     var search = document.querySelector(".md-search[role=dialog]");
     if (search && !search.hasAttribute("aria-label") && !search.hasAttribute("aria-labelledby")) {
-      search.setAttribute("aria-label", "Search this site");
+      search.setAttribute("aria-label", names.__search);
     }
   }
 
@@ -384,7 +509,7 @@
 
   if (typeof module === "object" && module.exports) {
     // Node (the tests): the checks, without a page.
-    module.exports = { check: check, clean: clean, ukPhone: ukPhone, plain: plain };
+    module.exports = { check: check, clean: clean, ukPhone: ukPhone, plain: plain, fill: fill };
   } else if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
