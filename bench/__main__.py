@@ -1,7 +1,7 @@
 """``python -m bench [NAME ...]``: run the benchmarks, print a report, write ``build/bench/results.json``.
 
 Runs every benchmark module that exists (``bench.intake``, ``bench.load``,
-``bench.outcomes``, ``bench.build``), or only the ones named (``fuzz`` is run by name:
+``bench.outcomes``, ``bench.scans``, ``bench.build``), or only the ones named (``fuzz`` is run by name:
 ``make fuzz``). Figures are ratios against baselines measured in the same
 run, so they compare across machines better than raw times.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "build" / "bench" / "results.json"
-BENCHMARKS = ("intake", "load", "outcomes", "build")  # `python -m bench fuzz` (make fuzz) runs on its own
+BENCHMARKS = ("intake", "load", "outcomes", "scans", "build")  # `python -m bench fuzz` (make fuzz) runs on its own
 
 
 def _load(name: str):

@@ -76,11 +76,17 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running(*args: str, env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[Stack]:
+def running(*args: str, env: dict[str, str] | None = None, timeout: float = 90,
+            files: dict[str, str] | None = None) -> Iterator[Stack]:
+    """``files``: more to write, by path relative to the temporary folder (the site is ``site/``;
+    ``campaigns.json`` beside it is the build's catalogue the stack reads)."""
     with tempfile.TemporaryDirectory(prefix="cchcc-bench-") as tmp:
         site = Path(tmp) / "site"
         site.mkdir()
         (site / "index.html").write_text("<!doctype html><title>bench</title>ok", encoding="utf-8")
+        for name, text in (files or {}).items():
+            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
         port = free_port()
         log = Path(tmp) / "serve.log"
         with log.open("w") as out:

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--faults", type=_faults, default=None, metavar="NAME=P,...",
         help="fail on purpose to watch the hub recover: ses=0.2 (SES throttles 20%% of emails), "
-        "webhook=0.3 (webhooks time out or answer 500), dynamodb=0.1 (DynamoDB refuses calls)",
+        "webhook=0.3 (webhooks time out or answer 500), dynamodb=0.1 (DynamoDB refuses calls), "
+        "scans=1 (the scans function fails: /q/ falls over to the static redirect)",
     )
     serve.add_argument(
         "--instances", type=int, default=1, metavar="N",

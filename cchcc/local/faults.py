@@ -10,6 +10,8 @@ functions' code changes: the failures come from where they would come from in AW
   with probability P;
 - ``dynamodb=P``: each DynamoDB call is refused with ``ProvisionedThroughputExceededException``
   with probability P (the intake answers 503, the router retries).
+- ``scans=P``: the scans function fails (an error, as Lambda reports a crash) with probability P;
+  ``/q/<id>`` then falls over to the static redirect, as CloudFront's origin group does.
 
 The router reports what failed as batch item failures; the stream poller retries them as
 Lambda would and, after the template's ``MaximumRetryAttempts``, dead-letters the batch;
@@ -28,7 +30,14 @@ KINDS = {
     "ses": "SES refuses the email (throttling)",
     "webhook": "the webhook times out or answers 500",
     "dynamodb": "DynamoDB refuses the call (throughput exceeded)",
+    "scans": "the scans function fails (/q/ falls over to the static redirect)",
 }
+# Faults of a whole function: the kind -> the function's logical id in infra/template.yaml.
+FUNCTION_FAULTS = {"scans": "ScansFunction"}
+
+
+class InjectedFunctionError(RuntimeError):
+    """A function failure made on purpose by ``--faults`` (reported as Lambda reports an error)."""
 ENVIRONMENT = "CCHCC_LOCAL_FAULTS"
 
 
@@ -101,3 +110,19 @@ def install(faults: dict[str, float], rng: random.Random | None = None) -> None:
             return real_open(self, fullurl, data, *args, **kwargs)
 
         urllib.request.OpenerDirector.open = open_  # type: ignore[method-assign]
+
+
+def wrap_handler(handler: Any, function_name: str, faults: dict[str, float], rng: random.Random | None = None) -> Any:
+    """The handler, failing with the probability its function's fault asks (``cchcc-local-<LogicalId>``)."""
+    rng = rng or random.Random()
+    for kind, logical_id in FUNCTION_FAULTS.items():
+        if kind in faults and function_name.endswith(logical_id):
+            probability = faults[kind]
+
+            def failing(event: Any, context: Any, handler: Any = handler) -> Any:
+                if rng.random() < probability:
+                    raise InjectedFunctionError("injected by cchcc serve --faults")
+                return handler(event, context)
+
+            return failing
+    return handler

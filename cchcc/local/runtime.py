@@ -89,12 +89,18 @@ def serve(handler_name: str, function_name: str, timeout: float, memory: int) ->
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the function's own output goes to stderr
     region = os.environ.get("AWS_REGION", "eu-west-2")
+    injected: dict[str, float] = {}
     if os.environ.get("CCHCC_LOCAL_FAULTS"):  # cchcc serve --faults: failures on purpose, from where AWS's come
         from cchcc.local import faults
 
-        faults.install(faults.parse(os.environ["CCHCC_LOCAL_FAULTS"]))
+        injected = faults.parse(os.environ["CCHCC_LOCAL_FAULTS"])
+        faults.install(injected)
     try:
         handler = load_handler(handler_name)
+        if injected:
+            from cchcc.local import faults
+
+            handler = faults.wrap_handler(handler, function_name, injected)
     except Exception as exc:  # noqa: BLE001 (reported, then the process ends)
         detail = str(exc) if type(exc).__name__ in ("ConfigError", "SettingsError") else where(exc)
         _send(channel, {"init_error": {"type": type(exc).__name__, "message": detail}})

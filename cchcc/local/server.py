@@ -248,6 +248,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         origins = list(behaviour.origins)
         # An origin group: the API first, the bucket when the API fails (CloudFront's failover).
         self._viewer_address = behaviour.viewer_address
+        self._behaviour = behaviour
         if origins[0] == "api" and not self._api(path, failover=len(origins) > 1):
             self._site(path)
         elif origins[0] != "api":
@@ -309,7 +310,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             # The function only saw the first READ_CAP bytes; the body was too large whatever it said.
             status, headers, payload = 413, [("Content-Type", "application/json")], b'{"message":"Request Entity Too Large"}'
         elapsed = (time.perf_counter() - started) * 1000
-        if failover and status >= 500:
+        if failover and self._behaviour.fails_over(status):
             log.warning("%s answered %d; the site answers instead", route.key, status)
             return False
         if method != "OPTIONS":

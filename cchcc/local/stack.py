@@ -136,7 +136,21 @@ class LocalStack:
         except CampaignError as exc:
             log.warning("%d campaign problem(s): notifications show their ids (run `cchcc check`)", len(exc.problems))
             campaigns = []
-        return catalogue(campaigns).write(self.project.local_dir / f"campaigns-{self.port}.json")
+        return catalogue(campaigns, codes=self.built_codes()).write(self.project.local_dir / f"campaigns-{self.port}.json")
+
+    def built_codes(self) -> dict:
+        """Where each ``/q/<id>/`` of the served site points, as its build wrote them (``campaigns.json``
+        beside the site folder), so the scans function answers what the static pages do."""
+        from cchcc.site.build import catalogue_path
+        from hub.catalogue import load_catalogue
+        from hub.config import ConfigError
+
+        try:
+            return dict(load_catalogue(catalogue_path(self.site_dir)).codes)
+        except ConfigError:
+            log.warning("%s cannot be read: /q/ codes answer from the static pages only (run `cchcc build`)",
+                        catalogue_path(self.site_dir))
+            return {}
 
     def function_overrides(self) -> dict[str, str]:
         """What the functions are told about the emulated resources (the template says the rest)."""

@@ -143,6 +143,12 @@ class Behaviour:
     origins: tuple[str, ...]
     # The origin request policy forwards CloudFront-Viewer-Address (which CloudFront sets itself).
     viewer_address: bool = False
+    # An origin group's FailoverCriteria: the first origin's statuses that send the request on to the
+    # second (besides a connection failure or timeout). Empty: any 5xx, as before origin groups said.
+    failover_on: tuple[int, ...] = ()
+
+    def fails_over(self, status: int) -> bool:
+        return status in self.failover_on if self.failover_on else status >= 500
 
     def matches(self, path: str) -> bool:
         regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.pattern)
@@ -303,9 +309,12 @@ class Template:
             kinds = {
                 origin["Id"]: "site" if "S3OriginConfig" in origin else "api" for origin in config.get("Origins") or []
             }
+            criteria: dict[str, tuple[int, ...]] = {}
             for group in ((config.get("OriginGroups") or {}).get("Items")) or []:
                 members = ((group.get("Members") or {}).get("Items")) or []
                 kinds[group["Id"]] = tuple(kinds.get(m["OriginId"], "site") for m in members)
+                codes = (((group.get("FailoverCriteria") or {}).get("StatusCodes") or {}).get("Items")) or []
+                criteria[group["Id"]] = tuple(int(c) for c in codes)
 
             def origins(target: str) -> tuple[str, ...]:
                 kind = kinds.get(target, "site")
@@ -320,7 +329,8 @@ class Template:
                 return "cloudfront-viewer-address" in {str(h).lower() for h in headers}
 
             found = [
-                Behaviour(b["PathPattern"], origins(b["TargetOriginId"]), viewer_address(b))
+                Behaviour(b["PathPattern"], origins(b["TargetOriginId"]), viewer_address(b),
+                          criteria.get(b["TargetOriginId"], ()))
                 for b in config.get("CacheBehaviors") or []
             ]
             default = origins((config.get("DefaultCacheBehavior") or {}).get("TargetOriginId", "site"))

@@ -231,7 +231,13 @@ def build(
         mkdocs_log.removeHandler(problems)
     seconds = time.perf_counter() - start
     generated = {k: context.made.get(k, 0) for k in ("qr", "pdf", "preview")}
-    written = catalogue(context.campaigns).write(catalogue_path(site_dir)) if campaigns else None
+    written = None
+    if campaigns:
+        from cchcc.site.campaign_pages import CampaignPages, codes
+
+        pages = context.hooks.get("campaigns")  # the campaign hook's (site/hooks/campaigns.py)
+        made = codes(pages) if isinstance(pages, CampaignPages) else {}
+        written = catalogue(context.campaigns, codes=made).write(catalogue_path(site_dir))
     compiled = write_compiled(context.programme, project.require_programme(), Path(site_dir).parent / "programme.json")
     registry = None
     if campaigns and context.published is not None:

@@ -20,11 +20,12 @@ from cchcc.site.campaigns import FORMATS, Campaign, Event, Placement, when
 from cchcc.site.output import Output
 from cchcc.site.printing import PlacementFiles
 from hub import i18n
+from hub.catalogue import CodeEntry
 from hub.config import Programme
 from hub.i18n import N_
 from hub.problems import Problem
 
-__all__ = ["CampaignPages", "Output", "outputs", "check_site_paths", "redirect_target"]
+__all__ = ["CampaignPages", "Output", "outputs", "check_site_paths", "codes", "redirect_target"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The landing page in a language besides English: the campaign's own words are English, so the
@@ -78,6 +79,36 @@ def redirect_target(pages: CampaignPages, campaign: Campaign, placement: Placeme
     if after and campaign.ended(pages.today):
         return after if after.startswith("https://") else site_path(pages, after)
     return site_path(pages, f"campaigns/{campaign.slug}/?s={placement.id}")
+
+
+def _after_end(pages: CampaignPages, campaign: Campaign) -> str | None:
+    after = campaign.data.redirect_after_end
+    if not after:
+        return None
+    return after if after.startswith("https://") else site_path(pages, after)
+
+
+def codes(pages: CampaignPages) -> dict[str, CodeEntry]:
+    """Every ``/q/<id>/`` page :func:`outputs` makes, with where it points, for the scans function
+    (:mod:`hub.scans`): ``target`` until the campaign's ``ends``, then ``after_end`` (when set).
+    On ``pages.today`` each entry answers exactly what the built page does."""
+    found: dict[str, CodeEntry] = {}
+    for campaign in pages.campaigns:
+        after = _after_end(pages, campaign)
+        for placement in campaign.printed:
+            if isinstance(placement, Event):
+                found[placement.id] = CodeEntry(
+                    kind="event", campaign=campaign.slug, target=redirect_target(pages, campaign, placement)
+                )
+            else:
+                found[placement.id] = CodeEntry(
+                    kind="placement", campaign=campaign.slug,
+                    target=site_path(pages, f"campaigns/{campaign.slug}/?s={placement.id}"),
+                    ends=campaign.data.ends if after else None, after_end=after,
+                )
+    for item_id, entry in sorted(pages.retired.items()):
+        found[item_id] = CodeEntry(kind=entry.kind, campaign=entry.campaign, target=retired_target(pages, item_id, entry))
+    return found
 
 
 def _redirect(pages: CampaignPages, target: str) -> str:

@@ -549,9 +549,11 @@ def when(event: Event) -> str:
     return f"{start:%A %-d %B %Y}, {clock(start)}, to {end:%A %-d %B %Y}, {clock(end)}"
 
 
-def catalogue(campaigns: list[Campaign]) -> Catalogue:
-    """Public names by id for notifications (:mod:`hub.catalogue`): nothing personal."""
+def catalogue(campaigns: list[Campaign], codes: dict | None = None) -> Catalogue:
+    """Public names by id for notifications (:mod:`hub.catalogue`): nothing personal. ``codes``:
+    where each ``/q/<id>/`` points (:func:`cchcc.site.campaign_pages.codes`), for the scans function."""
     return Catalogue(
+        codes=codes or {},
         campaigns={c.slug: CampaignEntry(title=c.data.title) for c in campaigns},
         placements={
             p.id: PlacementEntry(name=p.name, location=p.location, campaign=c.slug)

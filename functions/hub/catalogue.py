@@ -9,7 +9,14 @@ Shape (public information only, no personal data)::
 
     {"campaigns": {"<slug>": {"title": "..."}},
      "placements": {"<id>": {"name": "...", "location": "..." or null, "campaign": "<slug>"}},
-     "events": {"<id>": {"title": "...", "when": "...", "campaign": "<slug>"}}}
+     "events": {"<id>": {"title": "...", "when": "...", "campaign": "<slug>"}},
+     "codes": {"<id>": {"kind": "placement" or "event", "campaign": "<slug>", "target": "/...",
+                        "ends": "yyyy-mm-dd" or null, "after_end": "/..." or "https://..." or null}}}
+
+``codes`` holds every printed QR code id the build made a ``/q/<id>/`` page for (current
+placements and events, and retired ones from ``campaigns/published.yml``) with where that page
+points: the scans function (:mod:`hub.scans`) answers from it, so the counted redirect and the
+static one never disagree. It reads this part with ``json`` alone (no pydantic at its cold start).
 
 Without a file, notifications show ids. A file that is not this shape raises
 :class:`hub.config.ConfigError` naming the file and field, so a function fails at cold
@@ -20,7 +27,9 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -50,10 +59,21 @@ class EventEntry(_Entry):
     campaign: str = Field(min_length=1)
 
 
+class CodeEntry(_Entry):
+    """Where ``/q/<id>/`` sends people: ``target``, or ``after_end`` once the day is after ``ends``."""
+
+    kind: Literal["placement", "event"]
+    campaign: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    ends: date | None = None
+    after_end: str | None = None
+
+
 class Catalogue(_Entry):
     campaigns: dict[str, CampaignEntry]
     placements: dict[str, PlacementEntry]
     events: dict[str, EventEntry] = {}
+    codes: dict[str, CodeEntry] = {}
 
     def event_label(self, event_id: str) -> str:
         """``Title, when (id)``, or the id as it is when the catalogue does not know it."""

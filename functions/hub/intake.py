@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hub import i18n, references
+from hub.attribution import attribute, load_known
 from hub.limits import Client, Limiter, RateLimitedError
 from hub.storage import DynamoReferralStore, StoreError, StoreUnavailableError
 from hub.validation import SubmissionInvalidError, is_honeypot_filled, parse_submission
@@ -90,6 +91,8 @@ class Intake:
         self._calls: dict[str, Any] = {}  # made on the first submission: Powertools' idempotency is not needed to start
         self._configs: list[Any] = []
         self._context: Any = None
+        # The build's campaigns, placements and events (campaigns.json, read without pydantic).
+        self.known = load_known(getattr(settings, "campaigns_file", None))
 
     def _idempotent(self, prefix: str):
         if prefix in self._calls:
@@ -175,8 +178,14 @@ class Intake:
         except SubmissionInvalidError as exc:
             logger.info("submission invalid", extra={"fields": list(exc.errors)})
             return Outcome("invalid", errors=exc.errors, values=exc.values, lang=exc.values.get("lang") or "en")
+        # Checked against the build only for storing: a form shown again keeps what its page sent.
+        found = attribute(self.known, raw.get("campaign"), raw.get("source"), raw.get("event"))
+        attributed = submission.model_copy(update=found.fields())
+        if found.source_raw or found.event_raw or found.campaign_raw:
+            logger.info("attribution unknown", extra={  # which fields only: the raw values are never logged
+                "fields": [k for k in ("campaign", "source", "event") if getattr(found, f"{k}_raw")]})
         try:
-            return Outcome("stored", reference=self.store_once(submission, client), lang=submission.lang)
+            return Outcome("stored", reference=self.store_once(attributed, client), lang=submission.lang)
         except RateLimitedError as exc:
             values = {k: v for k, v in submission.model_dump().items() if v is not None}
             values["age"] = str(submission.age)

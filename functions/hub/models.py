@@ -41,6 +41,11 @@ class Submission(_Model):
     lang: str = "en"  # the language of the page the person used (hub.i18n code)
     event: str | None = None  # the event page's id, when they signed up for an event
     channel: Literal["web", "assisted"] = "web"  # assisted: outreach staff filled it in with them
+    # What the form sent when it was not the build's (hub.attribution): the field above is then
+    # "unknown". For the hub to look at; never shown as a placement, never logged.
+    campaign_raw: str | None = None
+    source_raw: str | None = None
+    event_raw: str | None = None
 
     def answers(self) -> dict[str, Any]:
         """What the person told us (for de-duplication without a submission id)."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub import form, i18n
+from hub.attribution import UNKNOWN
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme, Webhook
 from hub.models import AssignmentRecord, Handover, Referral
@@ -77,6 +78,14 @@ CHANNEL_WORDS = {
     "web": "on the website, by themselves",
     "assisted": "with outreach staff, who filled in the form with them (assisted)",
 }
+
+
+def _label(value: str | None, label: Any, what: str) -> str:
+    """A campaign, placement or event by name; one the build does not know (:mod:`hub.attribution`)
+    says so, never what was sent in its place."""
+    if not value:
+        return "not recorded"
+    return f"unknown (not a {what} of this programme)" if value == UNKNOWN else label(value)
 
 
 def _language_label(code: str) -> str:
@@ -150,10 +159,10 @@ def build_notification(
         "programme": programme.programme,
         "reference": reference,
         "recipient": recipient,
-        "campaign": catalogue.campaign_label(referral.campaign) if referral.campaign else "not recorded",
-        "source": catalogue.placement_label(referral.source) if referral.source else "not recorded",
+        "campaign": _label(referral.campaign, catalogue.campaign_label, "campaign"),
+        "source": _label(referral.source, catalogue.placement_label, "placement"),
         "received": referral.received,
-        "event": catalogue.event_label(referral.event) if referral.event else None,
+        "event": _label(referral.event, catalogue.event_label, "event") if referral.event else None,
         "channel": CHANNEL_WORDS.get(referral.channel, referral.channel),
         "page_language": _language_label(referral.lang),
         "rule": assignment.rule,

@@ -38,6 +38,12 @@ Items (``pk`` / ``sk``), each with ``type`` naming its kind:
 - digest: ``DIGEST#<yyyy-mm-dd>`` / ``TO#<spoke>``: one a day at most per spoke (and the
   hub), ``kind`` ``reminder`` or ``escalation``, ``count``, ``references`` listed,
   ``email_state``; kept for ``retention_days``.
+- scan counter: ``SCAN#<code id>`` / ``DAY#<yyyy-mm-dd>`` (the day in Europe/London), one per
+  QR code and day, with ``type = "scan"``, ``kind`` (``placement`` or ``event``), ``placement``
+  (the code id), ``campaign``, ``day``, ``count`` (added to atomically, one per person's scan;
+  :mod:`hub.scans`), ``expires_at`` (``retention_days`` after the day), and ``gsi3pk =
+  MONTH#<yyyy-mm>``, ``gsi3sk = <yyyy-mm-dd>#SCAN#<code id>`` for the report's query by month.
+  Nothing about the visitor.
 - idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
   (:meth:`DynamoReferralStore.idempotency_layer`).
 - rate limits (:mod:`hub.limits`): a day's random key ``LIMIT#KEY`` / ``<yyyy-mm-dd>``
@@ -67,7 +73,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -101,6 +107,9 @@ LIMIT_PREFIX = "LIMIT#"
 LIMIT_KEY_PK = "LIMIT#KEY"
 BUCKET_SK = "BUCKET"
 SUBMISSION_SK = "LATEST"
+SCAN_PREFIX = "SCAN#"
+DAY_PREFIX = "DAY#"
+MONTH_PREFIX = "MONTH#"
 STATUS_ROUTED = "routed"
 CHANNEL_STATE = "_state"  # "<channel>_state" on an assignment
 
@@ -811,3 +820,23 @@ class DynamoReferralStore:
             ExpressionAttributeValues=to_item({":pk": f"{DIGEST_PREFIX}{day}"}),
             ConsistentRead=True,
         ))
+
+    # -- scans ----------------------------------------------------------------------------
+
+    def count_scan(self, *, code: str, kind: str, campaign: str, day: date, expires_at: int) -> None:
+        """Add one to the counter of ``code`` for ``day`` (one atomic ``UpdateItem ... ADD``; the
+        item is made by the first scan of the day)."""
+        iso = day.isoformat()
+        self._call(
+            "update_item",
+            Key=to_item({PARTITION_KEY: f"{SCAN_PREFIX}{code}", SORT_KEY: f"{DAY_PREFIX}{iso}"}),
+            UpdateExpression=(
+                "ADD #count :one SET #type = :type, #kind = :kind, placement = :code, campaign = :campaign, "
+                "#day = :day, expires_at = :expires, gsi3pk = :month, gsi3sk = :sk3"
+            ),
+            ExpressionAttributeNames={"#count": "count", "#type": "type", "#kind": "kind", "#day": "day"},
+            ExpressionAttributeValues=to_item({
+                ":one": 1, ":type": "scan", ":kind": kind, ":code": code, ":campaign": campaign, ":day": iso,
+                ":expires": expires_at, ":month": f"{MONTH_PREFIX}{iso[:7]}", ":sk3": f"{iso}#{SCAN_PREFIX}{code}",
+            }),
+        )

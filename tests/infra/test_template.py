@@ -87,7 +87,9 @@ def _functions(translated):
     return resources_of_type(translated, "AWS::Lambda::Function")
 
 
-FUNCTION_IDS = ["IntakeFunction", "RouterFunction", "OutcomesFunction", "RemindersFunction", "CmsAuthFunction"]
+FUNCTION_IDS = [
+    "IntakeFunction", "RouterFunction", "OutcomesFunction", "RemindersFunction", "CmsAuthFunction", "ScansFunction",
+]
 
 
 def test_every_function_exists_on_python_312_arm64(translated):
@@ -233,7 +235,7 @@ def test_post_referrals_route_goes_to_the_intake_function(translated):
     assert "${IntakeFunction.Arn}" in integration["uri"]["Fn::Sub"]
     assert integration["payloadFormatVersion"] == "2.0"
     assert set(body["paths"]) == {"/api/referrals", "/thanks/", "/api/outcomes/{token}", "/api/cms-auth/auth",
-                                  "/api/cms-auth/callback"}
+                                  "/api/cms-auth/callback", "/q/{proxy+}"}
 
 
 def test_get_thanks_route_goes_to_the_intake_function(translated):
@@ -449,7 +451,9 @@ def test_thanks_page_goes_uncached_with_its_query_string_to_the_http_api(transla
 def test_placement_redirects_and_pages_come_from_the_bucket(translated):
     config = _distribution(translated)
     q = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/q/*")
-    assert q["TargetOriginId"] == config["DefaultCacheBehavior"]["TargetOriginId"] == "site"
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "site"
+    (group,) = config["OriginGroups"]["Items"]
+    assert q["TargetOriginId"] == group["Id"]  # the scans function, then the bucket (test_scans_* below)
     for behaviour in (q, config["DefaultCacheBehavior"]):
         (association,) = behaviour["FunctionAssociations"]
         assert association["EventType"] == "viewer-request"
@@ -759,3 +763,75 @@ def test_the_local_stack_routes_the_editor_as_cloudfront_does():
     assert first("/api/cms-auth/callback") == ("api",)
     assert first("/admin/") == ("site",) and first("/admin/cms.js") == ("site",)
     assert {r.key: r.function for r in template.routes()}["GET /api/cms-auth/auth"] == "CmsAuthFunction"
+
+
+# --- QR code scans: the function first, the static redirect as failover ------------------------------
+
+
+def test_scans_go_to_the_function_first_and_fail_over_to_the_static_redirect(translated):
+    """/q/* targets an origin group: the scans function, then the bucket when the function errs,
+    times out or does not know the id (404). Quick to give up, uncached, GET and HEAD only."""
+    config = _distribution(translated)
+    q = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/q/*")
+    (group,) = config["OriginGroups"]["Items"]
+    assert config["OriginGroups"]["Quantity"] == 1 and q["TargetOriginId"] == group["Id"]
+    assert [m["OriginId"] for m in group["Members"]["Items"]] == ["scans", "site"]
+    assert group["Members"]["Quantity"] == 2
+    criteria = group["FailoverCriteria"]["StatusCodes"]
+    assert set(criteria["Items"]) == {404, 500, 502, 503, 504} and criteria["Quantity"] == len(criteria["Items"])
+    scans = next(o for o in config["Origins"] if o["Id"] == "scans")
+    assert "${HttpApi}.execute-api" in scans["DomainName"]["Fn::Sub"]
+    assert scans["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert scans["CustomOriginConfig"]["OriginReadTimeout"] <= 5  # a poster never hangs on the API
+    assert scans["ConnectionAttempts"] == 1 and scans["ConnectionTimeout"] <= 3
+    api = next(o for o in config["Origins"] if o["Id"] == "api")
+    assert "OriginReadTimeout" not in api["CustomOriginConfig"]  # the form keeps CloudFront's default
+    # Origin groups allow only GET, HEAD (and OPTIONS); every scan must reach the function.
+    assert set(q["AllowedMethods"]) == {"GET", "HEAD"}
+    assert q["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    forwarded = translated["Resources"][q["OriginRequestPolicyId"]["Ref"]]["Properties"]["OriginRequestPolicyConfig"]
+    assert forwarded["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["User-Agent"]}
+    assert forwarded["CookiesConfig"]["CookieBehavior"] == "none"
+    assert forwarded["QueryStringsConfig"]["QueryStringBehavior"] == "none"
+    (association,) = q["FunctionAssociations"]  # both origins get /q/<id>/index.html
+    assert association["FunctionARN"]["Fn::GetAtt"][0] == "DirectoryIndexFunction"
+
+
+def test_scan_routes_go_to_the_scans_function_for_get_and_head(translated):
+    body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
+    assert set(body["paths"]["/q/{proxy+}"]) == {"get", "head"}
+    for method in ("get", "head"):
+        integration = body["paths"]["/q/{proxy+}"][method]["x-amazon-apigateway-integration"]
+        assert "${ScansFunction.Arn}" in integration["uri"]["Fn::Sub"]
+        assert integration["payloadFormatVersion"] == "2.0"
+
+
+def test_the_scan_routes_have_room_for_a_crowd(translated, sam_template):
+    """A 429 cannot fail over, so the scan routes are throttled less than the form."""
+    settings = sam_template["Resources"]["HttpApi"]["Properties"]["RouteSettings"]
+    default = sam_template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    for key in ("GET /q/{proxy+}", "HEAD /q/{proxy+}"):
+        assert settings[key]["ThrottlingRateLimit"] > default["ThrottlingRateLimit"]
+        assert settings[key]["ThrottlingBurstLimit"] > default["ThrottlingBurstLimit"]
+
+
+def test_scans_may_only_add_to_items(translated):
+    assert _role_actions(translated, "ScansFunction") == {"dynamodb:UpdateItem"}
+    (statement,) = _statements(translated, "ScansFunction")
+    assert statement["Resource"] == {"Fn::GetAtt": ["ReferralsTable", "Arn"]}
+
+
+def test_the_scans_function_gives_up_before_cloudfront_does(translated):
+    config = _distribution(translated)
+    scans = next(o for o in config["Origins"] if o["Id"] == "scans")
+    function = _functions(translated)["ScansFunction"]["Properties"]
+    assert function["Timeout"] <= scans["CustomOriginConfig"]["OriginReadTimeout"]
+
+
+def test_the_local_stack_tries_the_scans_function_first_as_cloudfront_does():
+    template = Template.load(TEMPLATE)
+    q = next(b for b in template.behaviours() if b.matches("/q/lg-library"))
+    assert q.origins == ("api", "site")
+    assert q.fails_over(404) and q.fails_over(503) and not q.fails_over(302) and not q.fails_over(429)
+    routes = {r.key: r.function for r in template.routes()}
+    assert routes["GET /q/{proxy+}"] == routes["HEAD /q/{proxy+}"] == "ScansFunction"

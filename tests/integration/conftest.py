@@ -148,8 +148,8 @@ def valid_answers(**overrides: Any) -> dict[str, Any]:
         "support_needs": PERSON["support_needs"],
         "language": "English",
         "consent": "yes",
-        "campaign": "harehills-spring",
-        "source": "harehills-library",
+        "campaign": "lincoln-green",
+        "source": "lg-library",
         "website": "",
     }
     answers.update(overrides)

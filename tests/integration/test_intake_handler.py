@@ -63,7 +63,7 @@ def test_given_valid_form_event_when_posted_then_303_to_thanks_and_one_referral_
     assert item["postcode"] == "LS9 7AB"  # normalised
     assert item["interests"] == ["caring", "organising"]  # multi-valued kept
     assert item["status"] == "received"
-    assert item["campaign"] == "harehills-spring" and item["source"] == "harehills-library"
+    assert item["campaign"] == "lincoln-green" and item["source"] == "lg-library"
     assert item["expires_at"] > 0 and item["created_at"].endswith("Z")
 
 
@@ -106,7 +106,7 @@ def test_given_invalid_form_when_posted_then_422_page_with_errors_and_answers_ke
         assert anchor in page
     assert 'value="Zqx Testperson"' in page  # answers kept
     assert 'value="caring" checked' in page
-    assert 'name="campaign" value="harehills-spring"' in page
+    assert 'name="campaign" value="lincoln-green"' in page
     assert all_items(aws) == []
 
 
@@ -397,7 +397,8 @@ def test_given_submissions_when_handled_then_no_personal_data_in_logs(
         ("http://127.0.0.1:8000/campaigns/lincoln-green/?s=lg-library", "lg-library"),  # same origin
         ("https://evil.example/campaigns/lincoln-green/?s=lg-library", None),  # other origin ignored
         ("http://127.0.0.1:8000/get-in-touch/?s=lg-library", None),  # not a campaign page
-        ("http://127.0.0.1:8000/campaigns/lincoln-green/?s=Not%20An%20Id", None),  # malformed id dropped
+        # not a placement of the build: kept as unknown, never as a placement (hub.attribution)
+        ("http://127.0.0.1:8000/campaigns/lincoln-green/?s=Not%20An%20Id", "unknown"),
         ("http://127.0.0.1:8000/campaigns/lincoln-green/", None),
     ],
 )

@@ -71,7 +71,7 @@ def test_given_referral_when_stream_reaches_router_then_rule_picked_spoke_gets_o
     assert message.source == "no-reply@example.org"
     assert message.subject == f"New referral {reference} from CCHCC"
     body = message.body  # moto keeps the HTML part
-    assert reference in body and "harehills-spring" in body and "harehills-library" in body
+    assert reference in body and "lincoln-green" in body and "lg-library" in body
     for spoke in eligible:
         name = router.programme.spoke(spoke).name
         assert name in body

@@ -127,7 +127,7 @@ def test_build_writes_the_campaign_catalogue_beside_the_site_for_the_functions(s
     assert path == catalogue_path(site_build.site_dir)
     assert not (site_build.site_dir / "campaigns.json").exists()
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert set(data) == {"campaigns", "placements", "events"}
+    assert set(data) == {"campaigns", "placements", "events", "codes"}  # codes: tests/site/test_scan_codes.py
     assert set(data["campaigns"]) == {c.slug for c in site_build.campaigns}
     for campaign in site_build.campaigns:
         assert data["campaigns"][campaign.slug] == {"title": campaign.data.title}

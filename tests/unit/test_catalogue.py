@@ -58,6 +58,7 @@ def test_given_campaigns_when_catalogued_then_only_public_names_by_id():
             "el-market": {"name": "Saturday market", "location": None, "campaign": "east-leeds"},
         },
         "events": {},
+        "codes": {},  # where each /q/ page points: the build adds them (tests/site/test_scan_codes.py)
     }
 
 

@@ -107,3 +107,21 @@ def test_the_intake_cold_start_imports_neither_yaml_nor_pydantic(files):
             "sorted(m for m in ('yaml', 'pydantic', 'jinja2', 'aws_lambda_powertools.utilities.idempotency') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split("\n")[-2] == "CompiledProgramme []"
+
+
+def test_the_scans_cold_start_imports_neither_yaml_pydantic_nor_jinja2(files, tmp_path):
+    """A poster's redirect waits for this function's cold start: json, boto3 and Powertools only."""
+    source, target = files
+    (tmp_path / "campaigns.json").write_text(
+        '{"codes": {"lg-library": {"kind": "placement", "campaign": "lincoln-green", "target": "/campaigns/lincoln-green/"}}}',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "TABLE_NAME": "t-referrals", "SITE_ORIGIN": "https://cchcc.example.org",
+           "CCHCC_PROGRAMME_FILE": str(source), "CCHCC_PROGRAMME_COMPILED": str(target),
+           "CCHCC_CAMPAIGNS_FILE": str(tmp_path / "campaigns.json"),
+           "AWS_DEFAULT_REGION": "eu-west-2", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)])}
+    code = ("import sys, scans.app as a; print(type(a.programme).__name__, sorted(a.scans.codes), "
+            "sorted(m for m in ('yaml', 'pydantic', 'jinja2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split("\n")[-2] == "CompiledProgramme ['lg-library'] []"
