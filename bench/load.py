@@ -47,7 +47,8 @@ def _ms(seconds: float) -> float:
 
 
 class Watcher:
-    """Notes when each reference first appears in the outbox."""
+    """Notes when each reference's spoke notification first appears in the outbox, and how many
+    notifications it had (the resident's confirmation and other kinds are not counted)."""
 
     def __init__(self, stack):
         self.stack = stack
@@ -68,7 +69,7 @@ class Watcher:
             self._n += len(new)
             for message in new:
                 reference = message.get("reference")
-                if reference:
+                if reference and message.get("kind", "notification") == "notification":
                     self.seen.setdefault(reference, now)
                     self.count[reference] = self.count.get(reference, 0) + 1
             self._stop.wait(0.05)
@@ -192,6 +193,7 @@ def run() -> dict:
             result["surge"] = {
                 "submissions": SURGE, "concurrency": CONCURRENCY, "connection_errors": len(errors),
                 "answered_201": sum(1 for a in answers if a[0] == 201), "stored": stored,
+                "answered_other": sorted(str(a[0]) for a in answers if a[0] != 201),
                 "notified_once": sum(1 for c in counts if c == 1), "notified_more_than_once": sum(1 for c in counts if c > 1),
                 "seconds_to_post_all": round(posted - surge_started, 1),
                 "submit_to_notified_p50_ms": _ms(_percentile(notified, 0.5)),
@@ -275,7 +277,8 @@ def report(result: dict) -> str:
     return "\n".join([
         f"surge: {s['submissions']} submissions, {s['concurrency']} at a time",
         f"  connection errors        {s['connection_errors']}",
-        f"  201 / stored             {s['answered_201']} / {s['stored']}",
+        f"  201 / stored             {s['answered_201']} / {s['stored']}"
+        + (f" (other answers: {', '.join(s['answered_other'])})" if s.get("answered_other") else ""),
         f"  notified once / twice+   {s['notified_once']} / {s['notified_more_than_once']}",
         f"  POST p50 / p95           {s['post_p50_ms']} / {s['post_p95_ms']} ms ({s['post_latency_sample']} more posts; "
         f"not 201: {s.get('post_latency_not_201') or 'none'})",
