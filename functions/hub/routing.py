@@ -27,6 +27,13 @@ for referrals whose ``status`` is not ``routed``):
   item, so each handover is one message, whatever the retries).
 - **a new outcome** (:meth:`Routing.note_outcome`): the assignment's ``last_status`` and
   ``awaiting`` follow it (an older one delivered late changes nothing).
+- **a new erasure notice** (:meth:`Routing.erasure_notice`, written by ``cchcc person
+  erase``: :mod:`hub.person`): tell the spoke, once per channel, to delete its copy of the
+  person's details. The notice holds the reference and the date only.
+
+An erased referral is never routed, handed over or confirmed; and each spoke message is
+checked against ``erased`` after its claim and before it goes, so a message racing an
+erasure either went before it (and that spoke is sent an erasure notice) or never goes.
 
 Exactly once, and the residual window: a channel marked ``sent`` is never sent again,
 and while an attempt holds a ``sending`` claim no other attempt sends. If an attempt
@@ -55,6 +62,7 @@ from hub.notifications import (
     NotificationFailedError,
     Notifiers,
     build_confirmation,
+    build_erasure_notice,
     build_notification,
 )
 from hub.rules import RoutingFacts, assignments_for, with_correction
@@ -63,7 +71,9 @@ from hub.storage import (
     Send,
     assignment_send,
     confirmation_send,
+    erasure_send,
     handover_send,
+    new_erasure,
     new_handover,
     new_outcome,
     new_referral_reference,
@@ -71,6 +81,14 @@ from hub.storage import (
 )
 
 LEASE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class _About:
+    """What :meth:`Routing._deliver` needs of the referral a message is about."""
+
+    reference: str
+    expires_at: int | None
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +100,7 @@ class RoutingIncompleteError(Exception):
 @dataclass
 class RoutingResult:
     reference: str
-    status: str  # "routed", "already-routed", "handed-over", "outcome-noted", "missing" or "ignored"
+    status: str  # "routed", "already-routed", "handed-over", "outcome-noted", "erasure-notified", "erased", "missing" or "ignored"
     assignments: list[AssignmentRecord] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # "<spoke>/<channel>" sent by this call
 
@@ -109,6 +127,9 @@ class Routing:
         found = new_outcome(event_name, keys)
         if found is not None:
             return self.note_outcome(*found)
+        erasure = new_erasure(event_name, keys)
+        if erasure is not None:
+            return self.erasure_notice(*erasure)
         return None
 
     def _link(self, reference: str, spoke: str) -> str | None:
@@ -120,6 +141,9 @@ class Routing:
         if referral is None:
             logger.warning("referral not found", extra={"reference": reference})
             return RoutingResult(reference, "missing")
+        if referral.erased:
+            logger.info("referral erased: not routed", extra={"reference": reference})
+            return RoutingResult(reference, "erased")
         if referral.status == "routed":
             logger.info("referral already routed", extra={"reference": reference})
             return RoutingResult(reference, "already-routed")
@@ -160,6 +184,9 @@ class Routing:
         if handover is None or referral is None:
             logger.warning("handover or referral not found", extra={"reference": reference})
             return RoutingResult(reference, "missing")
+        if referral.erased:
+            logger.info("referral erased: not handed over", extra={"reference": reference})
+            return RoutingResult(reference, "erased")
         to, by = handover.to_spoke, self.programme.spoke_name(handover.from_spoke)
         if handover.kind == "assigned":
             reason = "Assigned by the hub"
@@ -202,6 +229,23 @@ class Routing:
         self.store.note_response(reference, spoke, outcome.at, outcome.status)
         return RoutingResult(reference, "outcome-noted")
 
+    def erasure_notice(self, reference: str, spoke: str) -> RoutingResult:
+        """Tell ``spoke`` that the person's data was erased, once per channel. RoutingIncompleteError to retry."""
+        item = self.store.erasure_notice(reference, spoke)
+        if item is None:
+            return RoutingResult(reference, "missing")
+        result = RoutingResult(reference, "erasure-notified")
+        try:
+            notification = build_erasure_notice(reference, spoke, item["at"], self.programme)
+        except NotificationError as exc:
+            logger.error("erasure notice not built", extra={"reference": reference, "spoke": spoke})
+            raise RoutingIncompleteError(f"referral {reference}: {spoke}: {exc}") from exc
+        about = _About(reference, item.get("expires_at"))
+        problems = self._deliver(notification, erasure_send(reference, spoke), about, result, qualifier="erasure")
+        if problems:
+            raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        return result
+
     def _notify(
         self, referral: Referral, assignment: AssignmentRecord, assignments: list[AssignmentRecord], result: RoutingResult
     ) -> list[str]:
@@ -232,7 +276,7 @@ class Routing:
         self,
         notification: Notification,
         send: Send,
-        referral: Referral,
+        referral: Referral | _About,
         result: RoutingResult,
         *,
         qualifier: str = "",
@@ -249,11 +293,18 @@ class Routing:
         problems = []
         for channel, notifier in channels:
             tag = f"{who}/{channel}" + (f"/{qualifier}" if qualifier else "")
+            kind_of_event = {"confirmation": ("confirmed", "confirm-failed"), "erasure": ("erasure-notified", "erasure-notice-failed")}
+            sent_event, failed_event = kind_of_event.get(notification.kind, ("notified", "notify-failed"))
             claim = self.store.claim(send, channel, lease_seconds=LEASE_SECONDS)
             if claim.state in ("sent", "rejected"):
                 continue
             if claim.state == "busy":
                 problems.append(f"{who}/{channel}: another attempt is sending")
+                continue
+            if notification.kind != "erasure" and self.store.is_erased(reference):
+                # Erased since this attempt read the referral: its details must not go now.
+                self.store.finish(send, channel, ok=False, rejected=True)
+                logger.info("message not sent: referral erased", extra={"reference": reference, "channel": channel})
                 continue
             try:
                 notifier.send(notification)
@@ -262,7 +313,7 @@ class Routing:
                 self.store.finish(send, channel, ok=False, rejected=given_up)
                 self.store.add_event(
                     reference,
-                    "confirm-failed" if notification.kind == "confirmation" else "notify-failed",
+                    failed_event,
                     detail={"spoke": notification.spoke, "kind": notification.kind, "channel": channel,
                             "error": str(exc), "retried": not given_up},
                     expires_at=referral.expires_at,
@@ -279,7 +330,7 @@ class Routing:
             self.store.finish(send, channel, ok=True)
             self.store.add_event(
                 reference,
-                "confirmed" if notification.kind == "confirmation" else "notified",
+                sent_event,
                 detail={"spoke": notification.spoke, "kind": notification.kind, "channel": channel},
                 expires_at=referral.expires_at,
                 qualifier=tag,
