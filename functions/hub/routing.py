@@ -336,7 +336,8 @@ class Routing:
                 qualifier=tag,
             )
             result.sent.append(f"{who}/{channel}")
-            logger.info("confirmation sent" if notification.kind == "confirmation" else "spoke notified",
+            done = {"confirmation": "confirmation sent", "erasure": "erasure notice sent"}
+            logger.info(done.get(notification.kind, "spoke notified"),
                         extra={"reference": reference, "spoke": notification.spoke, "kind": notification.kind,
                                "channel": channel})
         return problems
