@@ -94,7 +94,8 @@ def cmd_deploy(args: argparse.Namespace, project: Project) -> int:
 
 KEYS_DESCRIPTION = """\
 Make and rotate the SSM SecureString parameters the functions read (the outcome link
-signing key), as infra/template.yaml lists them (CCHCC::SecureParameters).
+signing key and the person hash key), as infra/template.yaml lists them
+(CCHCC::SecureParameters). After rotating the person hash key, run `cchcc person backfill`.
 CloudFormation cannot create SecureStrings, so `cchcc deploy` runs `keys ensure`.
 
   ensure   create each missing parameter (a fresh random key); leave existing ones alone
@@ -178,7 +179,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     keys = sub.add_parser(
         "keys",
-        help="create or rotate the outcome link signing key (SSM SecureString)",
+        help="create or rotate the outcome link signing key and the person hash key (SSM SecureStrings)",
         description=KEYS_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
