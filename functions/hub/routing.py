@@ -55,7 +55,7 @@ from typing import Any
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme
 from hub.links import OutcomeLinks
-from hub.models import AssignmentRecord, Referral
+from hub.models import AssignmentRecord, Referral, iso
 from hub.notifications import (
     Notification,
     NotificationError,
@@ -103,6 +103,7 @@ class RoutingResult:
     status: str  # "routed", "already-routed", "handed-over", "outcome-noted", "erasure-notified", "erased", "missing" or "ignored"
     assignments: list[AssignmentRecord] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # "<spoke>/<channel>" sent by this call
+    erased_midway: bool = False  # a message was not sent because the referral was erased meanwhile
 
 
 @dataclass
@@ -167,6 +168,8 @@ class Routing:
             problems += self._confirm(referral, assignments, result)
         if problems:
             raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        if result.erased_midway:
+            self._stop_awaiting(reference)
         if self.store.mark_routed(reference):
             self.store.add_event(
                 reference,
@@ -217,6 +220,9 @@ class Routing:
         problems = self._deliver(notification, handover_send(handover), referral, result, qualifier=f"handover-{handover.id}")
         if problems:
             raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        if result.erased_midway:
+            self._stop_awaiting(reference)
+            return result
         self.store.mark_assignment_notified(reference, to)
         logger.info("referral handed over", extra={"reference": reference, "from": handover.from_spoke, "to": to})
         return result
@@ -228,6 +234,13 @@ class Routing:
             return RoutingResult(reference, "missing")
         self.store.note_response(reference, spoke, outcome.at, outcome.status)
         return RoutingResult(reference, "outcome-noted")
+
+    def _stop_awaiting(self, reference: str) -> None:
+        """Erased while being routed: no spoke is waited for (nor reminded) any more."""
+        now = iso(self.clock())
+        for assignment in self.store.get_assignments(reference):
+            if assignment.awaiting:
+                self.store.note_response(reference, assignment.spoke, now)
 
     def erasure_notice(self, reference: str, spoke: str) -> RoutingResult:
         """Tell ``spoke`` that the person's data was erased, once per channel. RoutingIncompleteError to retry."""
@@ -304,6 +317,7 @@ class Routing:
             if notification.kind != "erasure" and self.store.is_erased(reference):
                 # Erased since this attempt read the referral: its details must not go now.
                 self.store.finish(send, channel, ok=False, rejected=True)
+                result.erased_midway = True
                 logger.info("message not sent: referral erased", extra={"reference": reference, "channel": channel})
                 continue
             try:

@@ -196,35 +196,42 @@ def test_retention_every_item_of_a_referral_goes_with_it_even_a_late_handover(pe
         assert "expires_at" in item and int(item["expires_at"]["N"]) <= expires, item["pk"]["S"]
 
 
-def test_erasing_while_the_router_is_mid_way_sends_no_details_and_tells_the_spoke(people, aws):
-    """The router has read the referral and claimed the spoke's send when the erasure lands: the message
-    does not go, nothing is half-erased, and the spoke is still sent the erasure notice."""
+@pytest.mark.parametrize("moment", ["after-the-claim", "before-the-assignment"])
+def test_erasing_while_the_router_is_mid_way_sends_no_details_and_tells_the_spoke(people, aws, moment):
+    """The router has read the referral when the erasure lands: after it claimed the spoke's send, or
+    before it wrote the assignment. The message does not go, nothing is half-erased, nobody is left
+    awaiting (reminded), and a spoke whose send had been claimed is still sent the erasure notice."""
     with WebhookReceiver() as receiver:
         flow, person = people(receiver)
         reference = flow.submit(email=None)
-        routing = flow.router.routing
-        claim = routing.store.claim
+        store = flow.router.routing.store
+        method = "claim" if moment == "after-the-claim" else "put_assignment"
+        original = getattr(store, method)
         erased = []
 
-        def claim_then_erase(send, channel, **kwargs):
-            result = claim(send, channel, **kwargs)
-            if not erased and result.state == "claimed":
+        def then_erase(*args, **kwargs):
+            if moment == "before-the-assignment" and not erased:
+                erased.append(person.erase(reference, "asked while routing"))
+            result = original(*args, **kwargs)
+            if moment == "after-the-claim" and not erased and result.state == "claimed":
                 erased.append(person.erase(reference, "asked while routing"))
             return result
 
-        routing.store.claim = claim_then_erase
+        setattr(store, method, then_erase)
         try:
             flow.drain()
         finally:
-            routing.store.claim = claim
+            setattr(store, method, original)
 
-    assert erased and erased[0].notices == [f"{reference} -> cchcc"]
+    told = ["cchcc"] if moment == "after-the-claim" else []
+    assert erased and erased[0].notices == [f"{reference} -> {spoke}" for spoke in told]
     sent = sent_emails()
-    assert [m.destinations["ToAddresses"] for m in sent] == [[EMAILS["cchcc"]]]
-    assert "Erasure" in sent[0].subject and not _leaks(sent[0].body)
-    assert [json.loads(d["body"])["type"] for d in receiver.deliveries] == ["erasure"]
+    assert [m.destinations["ToAddresses"] for m in sent] == [[EMAILS[spoke]] for spoke in told]
+    assert all("Erasure" in m.subject and not _leaks(m.body) for m in sent)
+    assert [json.loads(d["body"])["type"] for d in receiver.deliveries] == ["erasure" for _ in told]
     case = flow.store.case(reference)
     assert case.referral.erased and case.referral.name == "" and case.assignment("cchcc").channels["email"] == "rejected"
+    assert not [a for a in case.assignments if a.awaiting]  # no reminder will list it
     for item in all_items(aws):
         assert not _leaks(_dump(item)), item["sk"]
 
