@@ -182,9 +182,12 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
         """One row per recipient, from programme.yml: who, when, exactly which fields, and how sent.
         A partner can check it line by line against the data sharing agreement."""
         rows = [
-            "| Partner | Organisation | They receive your details when | The details they receive | Sent by |",
-            "|---|---|---|---|---|",
+            "| Partner | They receive your details when | The details they receive | Sent by |",
+            "|---|---|---|---|",
         ]
+
+        def who(name: str, organisation: str) -> str:
+            return esc(name) if name == organisation else f"{esc(name)} ({esc(organisation)})"
 
         def fields(receives) -> str:
             return ", ".join(esc(f.short_label or f.name) for f in form.FIELDS if f.name in receives)
@@ -192,9 +195,9 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
         for s in sorted(p.spokes, key=lambda s: s.priority):
             how = "email and a secure web link" + (" (and a signed message to their system)" if s.webhook else "")
             when = f"you {esc(_second_person(s.why))}, or another partner refers you to them"
-            rows.append(f"| {esc(s.name)} | {esc(s.organisation)} | {when} | {fields(s.receives)} | {how} |")
+            rows.append(f"| {who(s.name, s.organisation)} | {when} | {fields(s.receives)} | {how} |")
         rows.append(
-            f"| {esc(p.triage.name)} | {esc(p.programme.organisation)} | no partner's rules match you, so our team "
+            f"| {who(p.triage.name, p.programme.organisation)} | no partner's rules match you, so our team "
             f"decides who can help | {fields(form.SHAREABLE)} | email and a secure web link |"
         )
         return "\n".join(rows) + "\n"

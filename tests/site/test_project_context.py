@@ -79,11 +79,12 @@ def test_build_with_another_programme_puts_its_partners_on_the_privacy_notice_an
     # and its data sharing table gives each partner exactly the details that file says it receives
     privacy = (site / "privacy" / "index.html").read_text(encoding="utf-8")
     rows = {
-        cells[1]: cells[3]
+        cells[0]: cells[2]
         for row in re.findall(r"<tr>(.*?)</tr>", privacy.split("<table", 1)[1].split("</table>", 1)[0], re.S)
-        if len(cells := re.findall(r"<td>(.*?)</td>", row, re.S)) == 5
+        if len(cells := re.findall(r"<td>(.*?)</td>", row, re.S)) == 4
     }
-    assert rows[OTHER_ORGANISATION] == "Name, Phone, Postcode, Preferred language"
+    other_spoke = f"{OTHER_ORGANISATION} Employment and Skills ({OTHER_ORGANISATION})"
+    assert rows[other_spoke] == "Name, Phone, Postcode, Preferred language"
     assert rows["Healthier Working Futures"] == (
         "Name, Email, Phone, Postcode, Age, Interested in, At the moment, Support needs, Preferred language"
     )
