@@ -54,15 +54,12 @@ from hub import form
 from hub.lookup import PersonError, lookup_attributes, person_hash
 from hub.storage import (
     ASSIGN_PREFIX,
-    AUDIT_PREFIX,
-    ERASURE_PREFIX,
     EVENT_PREFIX,
     HANDOVER_PREFIX,
     INDEXES,
     OUTCOME_PREFIX,
     PARTITION_KEY,
     PERSON_INDEXES,
-    PERSON_PREFIX,
     REFERRAL_SK,
     SORT_KEY,
     SUBMISSION_PREFIX,

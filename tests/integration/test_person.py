@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from cchcc.local import filters
 from hub.links import ParameterKeys
 from hub.lookup import PersonError
 from hub.person import NotFoundError, PersonData
 from tests.integration.conftest import PERSON, REGION, TABLE, all_items, programme_variant, sent_emails
-from cchcc.local import filters
 from tests.integration.test_outcomes import EMAILS, ROUTER_FILTERS, Flow
 from tests.integration.test_router_flow import SECRET, WebhookReceiver
 
