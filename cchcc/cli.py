@@ -4,7 +4,7 @@ Three rooms, each registering its own subcommands here, explicitly:
 
 - :mod:`cchcc.site` builds the site from the project's files (``check``, ``build``, ``campaign new``);
 - :mod:`cchcc.local` runs the whole hub on this computer (``serve``);
-- :mod:`cchcc.ops` operates a deployment, local or on AWS (``redrive``, ``deploy``).
+- :mod:`cchcc.ops` operates a deployment, local or on AWS (``redrive``, ``deploy``, ``person``).
 
 The project (:class:`cchcc.project.Project`) is resolved here, once, from the working
 directory (or ``--project``) and ``--programme``, and handed to the command.
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cchcc.local import commands as local_commands
 from cchcc.ops import commands as ops_commands
+from cchcc.ops import person as person_commands
 from cchcc.project import Project, ProjectError
 from cchcc.site import commands as site_commands
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     site_commands.register(sub)
     local_commands.register(sub)
     ops_commands.register(sub)
+    person_commands.register(sub)
     return parser
 
 

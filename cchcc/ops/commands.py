@@ -28,8 +28,11 @@ Target: the local stack started by `cchcc serve` on --port (default $PORT or
 AWS with the usual credentials, the table in --table ($TABLE_NAME) and the
 queue in --queue-url ($ROUTER_DLQ_URL).
 
+Then it sends the erasure notices (`cchcc person erase`) that have not gone
+on every channel, e.g. because a partner's webhook was down.
+
 Prints references and counts only, never personal data. Exits 1 if any
-referral could not be routed (run it again later), 2 if it cannot start.
+referral could not be routed or notice sent (run it again later), 2 if it cannot start.
 """
 
 
@@ -61,15 +64,19 @@ def cmd_redrive(args: argparse.Namespace, project: Project) -> int:
     print(f"cchcc redrive: {target.describe(args.port)}{' (dry run: nothing is sent or deleted)' if args.dry_run else ''}")
     redriver.drain_queue()
     redriver.sweep_unrouted()
+    redriver.sweep_erasures()
     s = redriver.summary
     print(
         f"cchcc redrive: {s.messages_read} dead-letter message(s) read, {s.messages_deleted} deleted; "
         f"{len(s.routed)} referral(s) routed, {len(s.already)} already routed, "
-        f"{len(s.missing)} missing, {len(s.failed)} failed"
+        f"{len(s.missing)} missing, {len(s.failed)} failed; "
+        f"{len(s.notices_sent)} erasure notice(s) sent, {len(s.notices_failed)} failed"
     )
     for reference, reason in s.failed.items():
         print(f"  {reference}: not routed: {reason}; run `cchcc redrive` again later", file=sys.stderr)
-    return 1 if s.failed else 0
+    for what, reason in s.notices_failed.items():
+        print(f"  erasure notice {what}: {reason}; run `cchcc redrive` again later", file=sys.stderr)
+    return 1 if s.failed or s.notices_failed else 0
 
 
 def cmd_deploy(args: argparse.Namespace, project: Project) -> int:
@@ -87,7 +94,8 @@ def cmd_deploy(args: argparse.Namespace, project: Project) -> int:
 
 KEYS_DESCRIPTION = """\
 Make and rotate the SSM SecureString parameters the functions read (the outcome link
-signing key), as infra/template.yaml lists them (CCHCC::SecureParameters).
+signing key and the person hash key), as infra/template.yaml lists them
+(CCHCC::SecureParameters). After rotating the person hash key, run `cchcc person backfill`.
 CloudFormation cannot create SecureStrings, so `cchcc deploy` runs `keys ensure`.
 
   ensure   create each missing parameter (a fresh random key); leave existing ones alone
@@ -171,7 +179,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     keys = sub.add_parser(
         "keys",
-        help="create or rotate the outcome link signing key (SSM SecureString)",
+        help="create or rotate the outcome link signing key and the person hash key (SSM SecureStrings)",
         description=KEYS_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

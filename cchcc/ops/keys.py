@@ -93,4 +93,8 @@ def rotate(ssm: Any, item: Named, say=print) -> None:
     except LinkKeyError as exc:
         raise KeysError(str(exc)) from exc
     ssm.put_parameter(Name=item.name, Type="SecureString", Value=f"{new_key()},{current}", Overwrite=True)
+    if item.parameter.template_parameter == "PersonHashKeyName":
+        say(f"  {item.name}: rotated. `cchcc person find` tries both keys; now run `cchcc person backfill` "
+            "to re-hash every referral with the new key before the next rotation.")
+        return
     say(f"  {item.name}: rotated. New links use the new key; links sent before keep working until the next rotation.")

@@ -1,4 +1,5 @@
-"""``cchcc redrive``: route again the referrals whose routing did not complete.
+"""``cchcc redrive``: route again the referrals whose routing did not complete, and send the
+erasure notices that did not go (a spoke's webhook was down past the router's retries).
 
 Uses the router's own code (:class:`hub.routing.Routing`), so a spoke already notified
 about a referral is never notified again.
@@ -21,6 +22,8 @@ class Summary:
     already: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    notices_sent: list[str] = field(default_factory=list)  # "<reference> -> <spoke>" erasure notices
+    notices_failed: dict[str, str] = field(default_factory=dict)
 
 
 def references_in_batch(streams: Any, batch: dict[str, Any]) -> list[str] | None:
@@ -111,7 +114,7 @@ class Redriver:
             self.summary.routed.append(reference)
             sent = ", ".join(result.sent) or "nothing new to send"
             print(f"  {reference}: routed ({sent})")
-        elif result.status == "already-routed":
+        elif result.status in ("already-routed", "erased"):
             self.summary.already.append(reference)
         else:
             self.summary.missing.append(reference)
@@ -171,6 +174,31 @@ class Redriver:
             return self.sweep_unrouted()
         print(f"  batch {span}: {len(references)} referral(s)")
         return all([self.route(reference) for reference in references])
+
+    def sweep_erasures(self) -> bool:
+        """Send every erasure notice not yet sent on all its channels (the router's own code: a
+        channel already sent is never sent again). True when none is left."""
+        from hub.routing import RoutingIncompleteError
+
+        ok = True
+        for item in self.store.erasure_notices():
+            states = [v for k, v in item.items() if k.endswith("_state")]
+            if states and all(state in ("sent", "rejected") for state in states):
+                continue
+            what = f"{item['reference']} -> {item['spoke']}"
+            if self.dry_run:
+                print(f"  would send erasure notice {what}")
+                continue
+            try:
+                result = self.routing.erasure_notice(item["reference"], item["spoke"])
+            except RoutingIncompleteError:
+                self.summary.notices_failed[what] = "not sent (the spoke's email or webhook failed again)"
+                ok = False
+                continue
+            if result.sent:
+                self.summary.notices_sent.append(what)
+                print(f"  erasure notice {what}: sent ({', '.join(result.sent)})")
+        return ok
 
     def sweep_unrouted(self) -> bool:
         ok = True

@@ -30,6 +30,7 @@ class Target:
     endpoint_url: str | None = None
     site_origin: str | None = None  # where outcome links point (None: messages without one)
     link_key_parameter: str | None = None  # the SSM SecureString that signs them
+    person_key_parameter: str | None = None  # the SSM SecureString keying the person lookup hashes
 
     def describe(self, port: int) -> str:
         return f"local stack on port {port}" if self.local else f"table {self.table_name}"
@@ -62,6 +63,7 @@ def resolve(
                 endpoint_url=state.endpoint_url,
                 site_origin=state.url,
                 link_key_parameter=_link_key_parameter(project, aws=False),
+                person_key_parameter=_link_key_parameter(project, aws=False, template_parameter="PersonHashKeyName"),
             )
     table = table or os.environ.get("TABLE_NAME")
     if not table:
@@ -78,17 +80,19 @@ def resolve(
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
         site_origin=os.environ.get("SITE_ORIGIN") or _deployed_origin(project),
         link_key_parameter=os.environ.get("OUTCOME_LINK_KEY_PARAMETER") or _link_key_parameter(project, aws=True),
+        person_key_parameter=os.environ.get("PERSON_HASH_KEY_PARAMETER")
+        or _link_key_parameter(project, aws=True, template_parameter="PersonHashKeyName"),
     )
 
 
-def _link_key_parameter(project: Project, *, aws: bool) -> str | None:
+def _link_key_parameter(project: Project, *, aws: bool, template_parameter: str = "OutcomeLinkKeyName") -> str | None:
     from cchcc.ops.keys import parameters
 
     try:
         named = parameters(project, aws=aws)
     except Exception:  # noqa: BLE001 (no template or samconfig here: messages go without links)
         return None
-    return next((n.name for n in named if n.parameter.template_parameter == "OutcomeLinkKeyName"), None)
+    return next((n.name for n in named if n.parameter.template_parameter == template_parameter), None)
 
 
 def _deployed_origin(project: Project) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cchcc.site.pay import Band, PayTable, money
-from hub import i18n, thanks
+from hub import form, i18n, thanks
 from hub.config import Programme
 from hub.render import render_form
 
@@ -178,6 +178,30 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
     def organisations() -> str:
         return _list([esc(o) for o in p.organisations])
 
+    def data_sharing_table() -> str:
+        """One row per recipient, from programme.yml: who, when, exactly which fields, and how sent.
+        A partner can check it line by line against the data sharing agreement."""
+        rows = [
+            "| Partner | They receive your details when | The details they receive | Sent by |",
+            "|---|---|---|---|",
+        ]
+
+        def who(name: str, organisation: str) -> str:
+            return esc(name) if name == organisation else f"{esc(name)} ({esc(organisation)})"
+
+        def fields(receives) -> str:
+            return ", ".join(esc(f.short_label or f.name) for f in form.FIELDS if f.name in receives)
+
+        for s in sorted(p.spokes, key=lambda s: s.priority):
+            how = "email and a secure web link" + (" (and a signed message to their system)" if s.webhook else "")
+            when = f"you {esc(_second_person(s.why))}, or another partner refers you to them"
+            rows.append(f"| {who(s.name, s.organisation)} | {when} | {fields(s.receives)} | {how} |")
+        rows.append(
+            f"| {who(p.triage.name, p.programme.organisation)} | no partner's rules match you, so our team "
+            f"decides who can help | {fields(form.SHAREABLE)} | email and a secure web link |"
+        )
+        return "\n".join(rows) + "\n"
+
     return {
         "pay": pay_text,
         "pay_hourly": pay_hourly,
@@ -201,6 +225,7 @@ def _text_shortcodes(data: SiteData) -> dict[str, Callable[..., str]]:
             else "We send your details to each partner that can help you."
         ),
         "organisations": organisations,
+        "data_sharing_table": data_sharing_table,
         "languages": languages,
     }
 

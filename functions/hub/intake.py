@@ -42,6 +42,7 @@ from hub.validation import SubmissionInvalidError, is_honeypot_filled, parse_sub
 
 if TYPE_CHECKING:
     from hub.config import Programme
+    from hub.lookup import IntakeLookup
     from hub.models import Submission
     from hub.settings import Settings
 
@@ -78,8 +79,12 @@ def answers_key(submission: Submission) -> dict[str, Any]:
 class Intake:
     """Validates and stores referrals. One instance per cold start."""
 
-    def __init__(self, store: DynamoReferralStore, programme: Programme, settings: Settings, *, sleep=time.sleep):
+    def __init__(
+        self, store: DynamoReferralStore, programme: Programme, settings: Settings, *, sleep=time.sleep,
+        lookup: IntakeLookup | None = None,
+    ):
         self.store = store
+        self.lookup = lookup  # the person lookup hashes (hub.lookup); None: stored without them
         self.programme = programme
         self._sleep = sleep
         self._submission_ttl = settings.submission_id_ttl_seconds
@@ -117,8 +122,9 @@ class Intake:
             self.limiter.take(client)  # only a new referral takes a token (raises RateLimitedError)
         submission_id = submission.submission_id
         corrects = self.store.latest_for_submission(submission_id) if submission_id else None
+        lookup = self.lookup.attributes(submission.email, submission.phone) if self.lookup is not None else None
         referral = self.store.create_referral(
-            submission, retention_days=self.programme.retention_days, corrects=corrects
+            submission, retention_days=self.programme.retention_days, corrects=corrects, lookup=lookup
         )
         logger.info("referral stored", extra={"reference": referral.reference, "corrects": corrects})
         if submission_id:

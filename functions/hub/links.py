@@ -100,8 +100,9 @@ class StaticKeys:
 class ParameterKeys:
     """The keys from an SSM SecureString, through Powertools Parameters (cached, decrypted)."""
 
-    def __init__(self, name: str, client: Any = None, max_age: int = KEY_CACHE_SECONDS):
+    def __init__(self, name: str, client: Any = None, max_age: int = KEY_CACHE_SECONDS, what: str = "outcome link key"):
         self.name = name
+        self.what = what
         self.max_age = max_age
         self._client = client
         self._provider: Any = None
@@ -117,7 +118,7 @@ class ParameterKeys:
         except GetParameterError as exc:
             cause = exc.__cause__ or exc.__context__ or exc  # Powertools wraps the botocore error
             code = getattr(cause, "response", {}).get("Error", {}).get("Code", type(cause).__name__)
-            raise LinkKeyError(f"cannot read the outcome link key parameter {self.name} ({code})") from exc
+            raise LinkKeyError(f"cannot read the {self.what} parameter {self.name} ({code})") from exc
 
     def keys(self) -> tuple[bytes, ...]:
         return parse_keys(self._get(), f"parameter {self.name}")

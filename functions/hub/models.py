@@ -63,6 +63,12 @@ class Referral(Submission):
     status: Literal["received", "routed"] = "received"
     routed_at: datetime | None = None
     expires_at: int | None = None  # epoch seconds; the table's TTL deletes the item after it
+    # Erased at the person's request (hub.person): the personal fields are gone (name, email and
+    # phone read as empty, age as 0); what is left for statistics is below.
+    erased: bool = False
+    erased_at: str | None = None
+    district: str | None = None  # the postcode's outward code, "LS9"
+    age_band: str | None = None  # "25-34"
 
     @field_validator("created_at", "routed_at", mode="after")
     @classmethod

@@ -13,8 +13,11 @@ message to a spoke someone referred the person on to (``kind`` ``referred-on``),
 :func:`build_confirmation` the resident's confirmation. The reminder and hub digests are
 :mod:`hub.reminders`'.
 
+:func:`build_erasure_notice` tells a spoke that a person's data was erased (UK GDPR
+Article 19): the reference and the date, never anything about the person.
+
 Email tags ``kind`` (``notification``, ``referred-on``, ``confirmation``, ``reminder``,
-``escalation``), ``spoke`` (a spoke's messages) and ``reference`` (when about one referral)
+``escalation``, ``erasure``), ``spoke`` (a spoke's messages) and ``reference`` (when about one referral)
 go with each SES message; the webhook JSON says the kind in ``type``. (moto's SESv2 drops
 tags: the local stack notes them on the way in.)
 """
@@ -248,6 +251,34 @@ def build_confirmation(referral: Referral, assignments: Sequence[AssignmentRecor
         html=render.render("email/confirmation.html", **context),
         payload={},
         kind="confirmation",
+    )
+
+
+def build_erasure_notice(reference: str, spoke_id: str, erased_at: str, programme: Programme) -> Notification:
+    """The notice to a spoke (or the hub's triage) that was sent a person's details, after the
+    data controller erased them: delete your copy. Reference and date only."""
+    from hub import render
+
+    spoke = programme.spoke(spoke_id)
+    if spoke is not None:
+        recipient, to, webhook = spoke.name, (str(spoke.email),), spoke.webhook
+    elif spoke_id == programme.triage.id:
+        recipient, to, webhook = programme.triage.name, (str(programme.triage.email),), None
+    else:
+        raise NotificationError(f"spoke {spoke_id} is not in the programme configuration")
+    context = {"programme": programme.programme, "recipient": recipient, "reference": reference,
+               "erased_on": erased_at[:10]}
+    return Notification(
+        reference=reference,
+        spoke=spoke_id,
+        to=to,
+        subject=f"Erasure: delete your copy of referral {reference} ({programme.programme.short_name})",
+        text=render.render("email/erasure.txt", **context),
+        html=render.render("email/erasure.html", **context),
+        payload={"type": "erasure", "reference": reference, "spoke": spoke_id, "erased_at": erased_at,
+                 "action": "delete every copy you hold of this person's details"},
+        webhook=webhook,
+        kind="erasure",
     )
 
 

@@ -83,6 +83,16 @@ class ReferralGoneError(LinkGoneError):
     reason = "the referral is no longer held"
 
 
+class ReferralErasedError(LinkGoneError):
+    """A valid link for a referral whose person asked for their details to be erased: 410."""
+
+    reason = "the referral was erased"
+
+    def __init__(self, reference: str, spoke: str, expires_at: int | None = None):
+        super().__init__(reference, spoke)
+        self.expires_at = expires_at
+
+
 class OutcomeInvalidError(Exception):
     """A post that cannot be recorded. ``errors``: field -> message; ``values``: what was sent."""
 
@@ -234,12 +244,29 @@ class OutcomeDesk:
         case = self.store.case(claim.reference)
         if case is None:
             raise ReferralGoneError(claim.reference, claim.spoke)
+        if case.referral.erased:
+            raise ReferralErasedError(claim.reference, claim.spoke, case.referral.expires_at)
         if claim.spoke != self.hub:
             assignment = case.assignment(claim.spoke)
             if assignment is None or assignment.role != "notify":
                 # Signed by us, but this spoke was never asked about this referral.
                 raise LinkInvalidError("the spoke has no assignment for this referral")
         return Visit(token=token or "", claim=claim, case=case)
+
+    def read(self, token: str | None) -> Visit:
+        """:meth:`visit` for a page read (``GET``), which leaves an audit event: which spoke's link
+        opened which referral, when (never the token). An erased referral's read is audited too."""
+        try:
+            visit = self.visit(token)
+        except ReferralErasedError as exc:
+            self._audit_read(exc.reference, exc.spoke, exc.expires_at)
+            raise
+        self._audit_read(visit.reference, visit.spoke, visit.case.referral.expires_at)
+        return visit
+
+    def _audit_read(self, reference: str, spoke: str, expires_at: int | None) -> None:
+        self.store.add_audit(reference, "outcome-page-read", actor=f"spoke {spoke} (outcome link)",
+                             at=iso(self.clock()), detail={"spoke": spoke}, expires_at=expires_at)
 
     def record(self, visit: Visit, fields: Mapping[str, Any]) -> Recorded:
         """Validate and store a post with ONE conditional write. OutcomeInvalidError when invalid."""
@@ -392,7 +419,9 @@ class OutcomeDesk:
         )
 
 
-def problem_page(programme: Programme, kind: Literal["invalid", "expired", "gone"], reference: str | None = None) -> str:
+def problem_page(
+    programme: Programme, kind: Literal["invalid", "expired", "gone", "erased"], reference: str | None = None
+) -> str:
     """The page for a link that cannot be used: 403 (invalid) or 410 (expired, referral gone)."""
     from hub import render
 
@@ -410,6 +439,11 @@ def problem_page(programme: Programme, kind: Literal["invalid", "expired", "gone
             "This referral is no longer held",
             f"{info.short_name} keeps referrals for {programme.retention_days} days, or less when the person asks us "
             "to delete their details. There is nothing more to record for it.",
+        ),
+        "erased": (
+            "This referral has been erased",
+            "The person asked us to erase their details, and we have. There is nothing more to record for it. "
+            "Please delete any copy of their details you hold, as the erasure notice we sent you asks.",
         ),
     }
     title, message = pages[kind]

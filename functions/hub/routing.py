@@ -27,6 +27,13 @@ for referrals whose ``status`` is not ``routed``):
   item, so each handover is one message, whatever the retries).
 - **a new outcome** (:meth:`Routing.note_outcome`): the assignment's ``last_status`` and
   ``awaiting`` follow it (an older one delivered late changes nothing).
+- **a new erasure notice** (:meth:`Routing.erasure_notice`, written by ``cchcc person
+  erase``: :mod:`hub.person`): tell the spoke, once per channel, to delete its copy of the
+  person's details. The notice holds the reference and the date only.
+
+An erased referral is never routed, handed over or confirmed; and each spoke message is
+checked against ``erased`` after its claim and before it goes, so a message racing an
+erasure either went before it (and that spoke is sent an erasure notice) or never goes.
 
 Exactly once, and the residual window: a channel marked ``sent`` is never sent again,
 and while an attempt holds a ``sending`` claim no other attempt sends. If an attempt
@@ -48,13 +55,14 @@ from typing import Any
 from hub.catalogue import EMPTY, Catalogue
 from hub.config import Programme
 from hub.links import OutcomeLinks
-from hub.models import AssignmentRecord, Referral
+from hub.models import AssignmentRecord, Referral, iso
 from hub.notifications import (
     Notification,
     NotificationError,
     NotificationFailedError,
     Notifiers,
     build_confirmation,
+    build_erasure_notice,
     build_notification,
 )
 from hub.rules import RoutingFacts, assignments_for, with_correction
@@ -63,7 +71,9 @@ from hub.storage import (
     Send,
     assignment_send,
     confirmation_send,
+    erasure_send,
     handover_send,
+    new_erasure,
     new_handover,
     new_outcome,
     new_referral_reference,
@@ -71,6 +81,14 @@ from hub.storage import (
 )
 
 LEASE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class _About:
+    """What :meth:`Routing._deliver` needs of the referral a message is about."""
+
+    reference: str
+    expires_at: int | None
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +100,10 @@ class RoutingIncompleteError(Exception):
 @dataclass
 class RoutingResult:
     reference: str
-    status: str  # "routed", "already-routed", "handed-over", "outcome-noted", "missing" or "ignored"
+    status: str  # "routed", "already-routed", "handed-over", "outcome-noted", "erasure-notified", "erased", "missing" or "ignored"
     assignments: list[AssignmentRecord] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # "<spoke>/<channel>" sent by this call
+    erased_midway: bool = False  # a message was not sent because the referral was erased meanwhile
 
 
 @dataclass
@@ -109,6 +128,9 @@ class Routing:
         found = new_outcome(event_name, keys)
         if found is not None:
             return self.note_outcome(*found)
+        erasure = new_erasure(event_name, keys)
+        if erasure is not None:
+            return self.erasure_notice(*erasure)
         return None
 
     def _link(self, reference: str, spoke: str) -> str | None:
@@ -120,6 +142,9 @@ class Routing:
         if referral is None:
             logger.warning("referral not found", extra={"reference": reference})
             return RoutingResult(reference, "missing")
+        if referral.erased:
+            logger.info("referral erased: not routed", extra={"reference": reference})
+            return RoutingResult(reference, "erased")
         if referral.status == "routed":
             logger.info("referral already routed", extra={"reference": reference})
             return RoutingResult(reference, "already-routed")
@@ -143,6 +168,8 @@ class Routing:
             problems += self._confirm(referral, assignments, result)
         if problems:
             raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        if result.erased_midway:
+            self._stop_awaiting(reference)
         if self.store.mark_routed(reference):
             self.store.add_event(
                 reference,
@@ -160,6 +187,9 @@ class Routing:
         if handover is None or referral is None:
             logger.warning("handover or referral not found", extra={"reference": reference})
             return RoutingResult(reference, "missing")
+        if referral.erased:
+            logger.info("referral erased: not handed over", extra={"reference": reference})
+            return RoutingResult(reference, "erased")
         to, by = handover.to_spoke, self.programme.spoke_name(handover.from_spoke)
         if handover.kind == "assigned":
             reason = "Assigned by the hub"
@@ -190,6 +220,9 @@ class Routing:
         problems = self._deliver(notification, handover_send(handover), referral, result, qualifier=f"handover-{handover.id}")
         if problems:
             raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        if result.erased_midway:
+            self._stop_awaiting(reference)
+            return result
         self.store.mark_assignment_notified(reference, to)
         logger.info("referral handed over", extra={"reference": reference, "from": handover.from_spoke, "to": to})
         return result
@@ -201,6 +234,30 @@ class Routing:
             return RoutingResult(reference, "missing")
         self.store.note_response(reference, spoke, outcome.at, outcome.status)
         return RoutingResult(reference, "outcome-noted")
+
+    def _stop_awaiting(self, reference: str) -> None:
+        """Erased while being routed: no spoke is waited for (nor reminded) any more."""
+        now = iso(self.clock())
+        for assignment in self.store.get_assignments(reference):
+            if assignment.awaiting:
+                self.store.note_response(reference, assignment.spoke, now)
+
+    def erasure_notice(self, reference: str, spoke: str) -> RoutingResult:
+        """Tell ``spoke`` that the person's data was erased, once per channel. RoutingIncompleteError to retry."""
+        item = self.store.erasure_notice(reference, spoke)
+        if item is None:
+            return RoutingResult(reference, "missing")
+        result = RoutingResult(reference, "erasure-notified")
+        try:
+            notification = build_erasure_notice(reference, spoke, item["at"], self.programme)
+        except NotificationError as exc:
+            logger.error("erasure notice not built", extra={"reference": reference, "spoke": spoke})
+            raise RoutingIncompleteError(f"referral {reference}: {spoke}: {exc}") from exc
+        about = _About(reference, item.get("expires_at"))
+        problems = self._deliver(notification, erasure_send(reference, spoke), about, result, qualifier="erasure")
+        if problems:
+            raise RoutingIncompleteError(f"referral {reference}: " + "; ".join(problems))
+        return result
 
     def _notify(
         self, referral: Referral, assignment: AssignmentRecord, assignments: list[AssignmentRecord], result: RoutingResult
@@ -232,7 +289,7 @@ class Routing:
         self,
         notification: Notification,
         send: Send,
-        referral: Referral,
+        referral: Referral | _About,
         result: RoutingResult,
         *,
         qualifier: str = "",
@@ -249,11 +306,19 @@ class Routing:
         problems = []
         for channel, notifier in channels:
             tag = f"{who}/{channel}" + (f"/{qualifier}" if qualifier else "")
+            kind_of_event = {"confirmation": ("confirmed", "confirm-failed"), "erasure": ("erasure-notified", "erasure-notice-failed")}
+            sent_event, failed_event = kind_of_event.get(notification.kind, ("notified", "notify-failed"))
             claim = self.store.claim(send, channel, lease_seconds=LEASE_SECONDS)
             if claim.state in ("sent", "rejected"):
                 continue
             if claim.state == "busy":
                 problems.append(f"{who}/{channel}: another attempt is sending")
+                continue
+            if notification.kind != "erasure" and self.store.is_erased(reference):
+                # Erased since this attempt read the referral: its details must not go now.
+                self.store.finish(send, channel, ok=False, rejected=True)
+                result.erased_midway = True
+                logger.info("message not sent: referral erased", extra={"reference": reference, "channel": channel})
                 continue
             try:
                 notifier.send(notification)
@@ -262,7 +327,7 @@ class Routing:
                 self.store.finish(send, channel, ok=False, rejected=given_up)
                 self.store.add_event(
                     reference,
-                    "confirm-failed" if notification.kind == "confirmation" else "notify-failed",
+                    failed_event,
                     detail={"spoke": notification.spoke, "kind": notification.kind, "channel": channel,
                             "error": str(exc), "retried": not given_up},
                     expires_at=referral.expires_at,
@@ -279,13 +344,14 @@ class Routing:
             self.store.finish(send, channel, ok=True)
             self.store.add_event(
                 reference,
-                "confirmed" if notification.kind == "confirmation" else "notified",
+                sent_event,
                 detail={"spoke": notification.spoke, "kind": notification.kind, "channel": channel},
                 expires_at=referral.expires_at,
                 qualifier=tag,
             )
             result.sent.append(f"{who}/{channel}")
-            logger.info("confirmation sent" if notification.kind == "confirmation" else "spoke notified",
+            done = {"confirmation": "confirmation sent", "erasure": "erasure notice sent"}
+            logger.info(done.get(notification.kind, "spoke notified"),
                         extra={"reference": reference, "spoke": notification.spoke, "kind": notification.kind,
                                "channel": channel})
         return problems

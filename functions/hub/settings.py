@@ -130,6 +130,13 @@ class Settings:
         "the functions that make or check outcome links need it.",
         _parameter_name, None,
     )
+    person_hash_key_parameter: str | None = variable(
+        "PERSON_HASH_KEY_PARAMETER",
+        "The SSM Parameter Store SecureString keying the person lookup hashes (hub.person): the intake "
+        "stores the keyed hash of each referral's email and phone so `cchcc person find` is a query. "
+        "Unset: referrals are stored without it (`cchcc person backfill` adds it later).",
+        _parameter_name, None,
+    )
     rate_limit_burst: int = variable(
         "RATE_LIMIT_BURST", "New referrals one client may send at once before it must wait (hub.limits).",
         _whole(1, 100_000), 50,

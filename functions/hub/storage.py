@@ -52,16 +52,31 @@ Items (``pk`` / ``sk``), each with ``type`` naming its kind:
 - a submission id's latest referral: ``SUBMISSION#<submission_id>`` / ``LATEST`` with the
   ``reference`` it made last, so a later post with other answers is linked to it as a
   correction (expires with the idempotency records).
+- person lookup (:mod:`hub.person`): a referral carries ``gsi4pk = PERSON#<hex HMAC of its
+  normalised email>`` and ``gsi5pk = PERSON#<hex HMAC of its phone>`` (each only when given),
+  indexed by the sparse, keys-only ``gsi4`` and ``gsi5``: finding a person is a query. On the
+  referral item itself (not separate lookup items) so they are written in its one conditional
+  write, expire with it, and are removed with it on erasure.
+- audit (append-only, never personal data): ``REF#<reference>`` / ``AUDIT#<iso>#<action>`` with
+  ``action``, ``actor``, ``at`` and details (counts, the reason of an erasure); it expires with
+  the referral (``expires_at`` the referral's). A look-up that matched nobody is audited under
+  ``AUDIT#<yyyy-mm-dd>`` / ``<iso>#<action>``, kept for ``retention_days``.
+- erasure notice: ``REF#<reference>`` / ``ERASURE#<spoke>`` with ``at`` and the send state of
+  the notice telling that spoke to delete its copy (``<channel>_state``); written by
+  ``cchcc person erase`` for each spoke that was sent the person's details; expires with the
+  referral. Once a referral is erased (``erased`` true, personal fields removed, ``district``
+  and ``age_band`` kept), its outcomes and handovers have no ``note`` and carry ``erased``.
 
 *Sends.* Every message is sent at most once through a claim on the item it is about
 (:class:`Send`): a conditional state transition of ``<channel>_state`` (absent or
 ``failed`` -> ``sending`` -> ``sent``/``failed``), with a lease for attempts that die
 mid-send. :mod:`hub.routing` explains the residual window.
 
-*The stream.* Three kinds of INSERT start work, each with one predicate here that the
+*The stream.* Four kinds of INSERT start work, each with one predicate here that the
 router's ``FilterCriteria`` in ``infra/template.yaml`` repeat (tests run both on the
 same records): a referral (:func:`new_referral_reference`), an outcome
-(:func:`new_outcome`) and a handover (:func:`new_handover`).
+(:func:`new_outcome`), a handover (:func:`new_handover`) and an erasure notice
+(:func:`new_erasure`).
 
 The key schema below is this module's; ``infra/template.yaml`` must define the same
 (the infra tests compare the two). Methods take and return :mod:`hub.models` models.
@@ -89,6 +104,12 @@ SORT_KEY = "sk"
 # index name -> (partition key, sort key). gsi1: a spoke's referrals by date (all attributes);
 # gsi2: assignments awaiting their spoke, by date (sparse, keys only).
 INDEXES = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
+# gsi4 / gsi5: a person's referrals by the keyed hash of their email / phone (sparse, keys only).
+INDEXES |= {"gsi4": ("gsi4pk",), "gsi5": ("gsi5pk",)}
+PERSON_INDEXES = {"email": "gsi4", "phone": "gsi5"}
+PERSON_PREFIX = "PERSON#"
+AUDIT_PREFIX = "AUDIT#"
+ERASURE_PREFIX = "ERASURE#"
 TTL_ATTRIBUTE = "expires_at"
 
 REFERRAL_PREFIX = "REF#"
@@ -165,6 +186,22 @@ def new_outcome(event_name: str, keys: Mapping[str, Any]) -> tuple[str, str, str
 def new_handover(event_name: str, keys: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """(reference, from spoke, id) when a stream record is the INSERT of a handover item, else None."""
     return _split_sk(event_name, keys, HANDOVER_PREFIX)
+
+
+def new_erasure(event_name: str, keys: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(reference, spoke) when a stream record is the INSERT of an erasure notice item, else None."""
+    key, sort_key = keys.get(PARTITION_KEY), keys.get(SORT_KEY)
+    if event_name != "INSERT" or not isinstance(key, str) or not isinstance(sort_key, str):
+        return None
+    if not key.startswith(REFERRAL_PREFIX) or not sort_key.startswith(ERASURE_PREFIX):
+        return None
+    spoke = sort_key.removeprefix(ERASURE_PREFIX)
+    return (key.removeprefix(REFERRAL_PREFIX), spoke) if spoke else None
+
+
+def erasure_send(reference: str, spoke: str) -> Send:
+    """The erasure notice to a spoke (state on the erasure item)."""
+    return Send({PARTITION_KEY: pk(reference), SORT_KEY: f"{ERASURE_PREFIX}{spoke}"}, f"erasure notice {spoke}")
 
 
 @dataclass(frozen=True)
@@ -256,6 +293,8 @@ def iso(moment: datetime) -> str:
 def _referral(data: Mapping[str, Any]) -> Referral:
     from hub.models import Referral
 
+    if data.get("erased"):  # the personal fields are gone (hub.person): read as empty
+        data = {"name": "", "postcode": "", "age": 0, **data}
     return Referral.model_validate(data)
 
 
@@ -382,9 +421,11 @@ class DynamoReferralStore:
         reference_factory: Callable[[], str] | None = None,
         attempts: int = 5,
         corrects: str | None = None,
+        lookup: Mapping[str, str] | None = None,
     ) -> Referral:
         """Store a new referral with ONE conditional write; returns it. ``corrects``: the
-        reference of the referral it corrects (same submission id, other answers).
+        reference of the referral it corrects (same submission id, other answers);
+        ``lookup``: its person lookup attributes (``gsi4pk``/``gsi5pk``, :mod:`hub.person`).
 
         A reference that is already taken (astronomically rare) is replaced by a fresh
         one and the write retried; nothing else is written.
@@ -402,10 +443,11 @@ class DynamoReferralStore:
                 expires_at=int((now + timedelta(days=retention_days)).timestamp()),
             )
             item = {
-                **referral.model_dump(mode="json"),
+                **referral.model_dump(mode="json", exclude={"erased", "erased_at", "district", "age_band"}),
                 PARTITION_KEY: pk(referral.reference),
                 SORT_KEY: REFERRAL_SK,
                 "type": "referral",
+                **(lookup or {}),
             }
             if self._put_new(item):
                 return referral
@@ -485,7 +527,7 @@ class DynamoReferralStore:
         sparse index would be the next step if that changed.
         """
         kwargs: dict[str, Any] = {
-            "FilterExpression": "sk = :ref AND #s <> :routed",
+            "FilterExpression": "sk = :ref AND #s <> :routed AND attribute_not_exists(erased)",
             "ExpressionAttributeNames": {"#s": "status", "#r": "reference", "#c": "created_at"},
             "ExpressionAttributeValues": to_item({":ref": REFERRAL_SK, ":routed": STATUS_ROUTED}),
             "ProjectionExpression": "#r, #c",
@@ -840,3 +882,203 @@ class DynamoReferralStore:
                 ":expires": expires_at, ":month": f"{MONTH_PREFIX}{iso[:7]}", ":sk3": f"{iso}#{SCAN_PREFIX}{code}",
             }),
         )
+
+    # -- a person's data (hub.person) -----------------------------------------------------
+
+    def find_person(self, kind: str, hashes: list[str]) -> list[str]:
+        """References whose ``kind`` (``email`` or ``phone``) has one of these keyed hashes:
+        a query of the sparse person index, never a scan."""
+        index = PERSON_INDEXES[kind]
+        (index_pk,) = INDEXES[index]
+        found: list[str] = []
+        for value in hashes:
+            for data in self._query(
+                IndexName=index,
+                KeyConditionExpression="#pk = :person",
+                ExpressionAttributeNames={"#pk": index_pk},
+                ExpressionAttributeValues=to_item({":person": f"{PERSON_PREFIX}{value}"}),
+            ):
+                reference = data[PARTITION_KEY].removeprefix(REFERRAL_PREFIX)
+                if reference not in found:
+                    found.append(reference)
+        return found
+
+    def referral_item(self, reference: str) -> dict[str, Any] | None:
+        """The referral item as stored (for export and erasure)."""
+        return self._get({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK})
+
+    def items(self, reference: str) -> list[dict[str, Any]]:
+        """Every item under a referral, as stored (one query)."""
+        return list(self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": pk(reference)}),
+            ConsistentRead=True,
+        ))
+
+    def referrals_for_lookup(self) -> Iterator[dict[str, Any]]:
+        """Every referral's reference, email, phone and lookup attributes: a scan, for
+        ``cchcc person backfill`` only (a one-off, run by the data controller)."""
+        index_names = [INDEXES[i][0] for i in PERSON_INDEXES.values()]
+        names = {"#r": "reference", "#e": "email", "#p": "phone", "#x": "erased",
+                 **{f"#i{n}": name for n, name in enumerate(index_names)}}
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "sk = :ref",
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item({":ref": REFERRAL_SK}),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._call("scan", **kwargs)
+            for item in response.get("Items", []):
+                yield from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def set_lookup(self, reference: str, lookup: Mapping[str, str]) -> bool:
+        """Put a referral's person lookup attributes (removing any it no longer has). False when
+        the referral is gone or erased."""
+        index_names = [INDEXES[i][0] for i in PERSON_INDEXES.values()]
+        names = {f"#{name}": name for name in index_names} | {"#x": "erased"}
+        sets = [f"#{name} = :{name}" for name in index_names if name in lookup]
+        removes = [f"#{name}" for name in index_names if name not in lookup]
+        update = (f"SET {', '.join(sets)} " if sets else "") + (f"REMOVE {', '.join(removes)}" if removes else "")
+        values = {f":{name}": lookup[name] for name in index_names if name in lookup}
+        return self._conditional(
+            "update_item",
+            Key=to_item({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK}),
+            UpdateExpression=update.strip(),
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#x)",
+            ExpressionAttributeNames=names,
+            **({"ExpressionAttributeValues": to_item(values)} if values else {}),
+        )
+
+    def corrections_of(self, reference: str) -> list[str]:
+        """References of the referrals that correct this one (a filtered scan: erasure only)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "sk = :ref AND corrects = :corrects",
+            "ProjectionExpression": "#r",
+            "ExpressionAttributeNames": {"#r": "reference"},
+            "ExpressionAttributeValues": to_item({":ref": REFERRAL_SK, ":corrects": reference}),
+            "ConsistentRead": True,
+        }
+        found: list[str] = []
+        while True:
+            response = self._call("scan", **kwargs)
+            found += [from_item(item)["reference"] for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return sorted(found)
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def digests_listing(self, reference: str) -> list[dict[str, Any]]:
+        """The reminder and escalation digests that listed this referral (a filtered scan: export only)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :digest) AND contains(#refs, :ref)",
+            "ExpressionAttributeNames": {"#refs": "references"},
+            "ExpressionAttributeValues": to_item({":digest": DIGEST_PREFIX, ":ref": reference}),
+            "ConsistentRead": True,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._call("scan", **kwargs)
+            found += [from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return sorted(found, key=lambda d: (d.get("day", ""), d.get("spoke", "")))
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def idempotency_records(self, reference: str) -> list[dict[str, str]]:
+        """Keys of the intake's idempotency records whose stored answer is this reference (one
+        query of their partition). Their keys are hashes of what the person sent."""
+        found = []
+        for data in self._query(
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="contains(#data, :ref)",
+            ProjectionExpression="pk, sk",
+            ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeValues=to_item({":pk": IDEMPOTENCY_PK, ":ref": f'"{reference}"'}),
+            ConsistentRead=True,
+        ):
+            found.append({PARTITION_KEY: data[PARTITION_KEY], SORT_KEY: data[SORT_KEY]})
+        return found
+
+    def delete(self, key: Mapping[str, str], *, reference: str | None = None) -> bool:
+        """Delete one item; with ``reference``, only while it still names that reference."""
+        if reference is None:
+            return self._conditional("delete_item", Key=to_item(key), ConditionExpression="attribute_exists(pk)")
+        return self._conditional(
+            "delete_item", Key=to_item(key), ConditionExpression="#r = :ref",
+            ExpressionAttributeNames={"#r": "reference"}, ExpressionAttributeValues=to_item({":ref": reference}),
+        )
+
+    def scrub(self, key: Mapping[str, str], *, remove: list[str], put: Mapping[str, Any]) -> bool:
+        """Remove attributes from one item and set others, in one conditional update (an item is
+        never half-erased). False when the item is gone."""
+        names = {f"#r{n}": name for n, name in enumerate(remove)} | {f"#s{n}": name for n, name in enumerate(put)}
+        values = {f":s{n}": value for n, value in enumerate(put.values())}
+        update = ""
+        if put:
+            update += "SET " + ", ".join(f"#s{n} = :s{n}" for n in range(len(put)))
+        if remove:
+            update += " REMOVE " + ", ".join(f"#r{n}" for n in range(len(remove)))
+        return self._conditional(
+            "update_item",
+            Key=to_item(key),
+            UpdateExpression=update.strip(),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            **({"ExpressionAttributeValues": to_item(values)} if values else {}),
+        )
+
+    def is_erased(self, reference: str) -> bool:
+        data = self._call(
+            "get_item", Key=to_item({PARTITION_KEY: pk(reference), SORT_KEY: REFERRAL_SK}),
+            ProjectionExpression="erased", ConsistentRead=True,
+        ).get("Item")
+        return bool(data and from_item(data).get("erased"))
+
+    def add_erasure_notice(self, reference: str, spoke: str, *, at: str, expires_at: int | None) -> bool:
+        """The item whose INSERT makes the router send ``spoke`` its erasure notice; False if it exists."""
+        return self._put_new({
+            **erasure_send(reference, spoke).key, "type": "erasure", "reference": reference, "spoke": spoke,
+            "at": at, TTL_ATTRIBUTE: expires_at,
+        })
+
+    def erasure_notice(self, reference: str, spoke: str) -> dict[str, Any] | None:
+        return self._get(dict(erasure_send(reference, spoke).key))
+
+    def erasure_notices(self) -> list[dict[str, Any]]:
+        """Every erasure notice item (a filtered scan: ``cchcc redrive`` sends those not yet sent)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(sk, :erasure)",
+            "ExpressionAttributeValues": to_item({":erasure": ERASURE_PREFIX}),
+            "ConsistentRead": True,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._call("scan", **kwargs)
+            found += [from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return sorted(found, key=lambda d: (d.get("at", ""), d.get("reference", ""), d.get("spoke", "")))
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def add_audit(
+        self, reference: str | None, action: str, *, actor: str, at: str, detail: Mapping[str, Any] | None = None,
+        expires_at: int | None = None,
+    ) -> None:
+        """Append an audit event (never personal data). Without a reference (a look-up that
+        matched nobody) it is kept under the day."""
+        key = (
+            {PARTITION_KEY: pk(reference), SORT_KEY: f"{AUDIT_PREFIX}{at}#{action}"}
+            if reference else {PARTITION_KEY: f"{AUDIT_PREFIX}{at[:10]}", SORT_KEY: f"{at}#{action}"}
+        )
+        item = {**key, "type": "audit", "action": action, "actor": actor, "at": at,
+                **({"reference": reference} if reference else {}), **(detail or {}), TTL_ATTRIBUTE: expires_at}
+        for attempt in range(5):  # two audits of the same action in the same millisecond: keep both
+            if self._put_new(item):
+                return
+            item[SORT_KEY] = f"{key[SORT_KEY]}#{attempt + 2}"
+
+    def audits(self, reference: str) -> list[dict[str, Any]]:
+        """A referral's audit events, oldest first."""
+        return list(self._items(reference, AUDIT_PREFIX))

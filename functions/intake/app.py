@@ -18,6 +18,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from hub.intake import Intake
+from hub.links import ParameterKeys
+from hub.lookup import IntakeLookup
 from hub.programme import load_for_function
 from hub.settings import load_settings
 from hub.storage import DynamoReferralStore, StoreUnavailableError
@@ -37,7 +39,12 @@ app = APIGatewayHttpResolver(
 )
 store = DynamoReferralStore(settings.table_name)
 store.client  # noqa: B018 (created during init, which has the CPU to itself, not on the first request)
-intake = Intake(store, programme, settings)
+# The person lookup hashes (hub.lookup): the key is read from SSM on the first referral and cached.
+person_lookup = (
+    IntakeLookup(ParameterKeys(settings.person_hash_key_parameter, what="person hash key"))
+    if settings.person_hash_key_parameter else None
+)
+intake = Intake(store, programme, settings, lookup=person_lookup)
 thanks_page = ThanksPage(programme, settings.thanks_page)  # read on first use: the built page with the reference box
 
 

@@ -21,7 +21,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from hub.programme import load_for_function
 from hub.links import LinkExpiredError, LinkInvalidError, outcome_links
-from hub.outcomes import OutcomeDesk, OutcomeInvalidError, ReferralGoneError, problem_page
+from hub.outcomes import OutcomeDesk, OutcomeInvalidError, ReferralErasedError, ReferralGoneError, problem_page
 from hub.settings import load_settings
 from hub.storage import DynamoReferralStore, StoreUnavailableError
 from outcomes import web
@@ -48,7 +48,7 @@ def _html() -> bool:
 
 @app.get("/api/outcomes/<token>")
 def show(token: str) -> Response:
-    visit = desk.visit(token)
+    visit = desk.read(token)  # audited
     if not _html():
         return web.as_json(200, desk.summary(visit))
     saved = web.saved_message(app.current_event.get_query_string_value("saved"))
@@ -81,6 +81,13 @@ def link_expired(exc: LinkExpiredError) -> Response:
     logger.info("outcome link expired", reference=exc.reference, spoke=exc.spoke)
     page = problem_page(programme, "expired", exc.reference) if _html() else None
     return web.problem(410, "This link has expired: ask the hub for a new one", page)
+
+
+@app.exception_handler(ReferralErasedError)
+def referral_erased(exc: ReferralErasedError) -> Response:
+    logger.info("outcome link for an erased referral", reference=exc.reference, spoke=exc.spoke)
+    page = problem_page(programme, "erased", exc.reference) if _html() else None
+    return web.problem(410, "This referral has been erased", page)
 
 
 @app.exception_handler(ReferralGoneError)

@@ -94,7 +94,8 @@ def _stack_links(hub):
     env = state.aws_environment()
     ssm = boto3.client("ssm", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    value = ssm.get_parameter(Name=state.extra["secure_parameters"], WithDecryption=True)["Parameter"]["Value"]
+    [link_key] = [n for n in state.extra["secure_parameters"].split(",") if "outcome-link" in n]
+    value = ssm.get_parameter(Name=link_key, WithDecryption=True)["Parameter"]["Value"]
     return OutcomeLinks(StaticKeys(parse_keys(value, "local")), hub.base_url, 120)
 
 

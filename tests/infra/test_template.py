@@ -71,7 +71,8 @@ def test_table_has_the_key_schema_storage_writes(translated):
     keys = (storage.PARTITION_KEY, storage.SORT_KEY, *(k for pair in storage.INDEXES.values() for k in pair))
     assert declared == {name: "S" for name in keys}
     projections = {g["IndexName"]: g["Projection"]["ProjectionType"] for g in props["GlobalSecondaryIndexes"]}
-    assert projections == {"gsi1": "ALL", "gsi2": "KEYS_ONLY"}  # the reminders need only the keys
+    # the reminders need only the keys; so does finding a person (gsi4: email, gsi5: phone hashes)
+    assert projections == {"gsi1": "ALL", "gsi2": "KEYS_ONLY", "gsi4": "KEYS_ONLY", "gsi5": "KEYS_ONLY"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": storage.TTL_ATTRIBUTE, "Enabled": True}
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"  # the filter reads NewImage
     assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -208,7 +209,7 @@ def _role_actions(translated, function):
 
 def test_intake_may_only_read_and_write_items(translated):
     assert _role_actions(translated, "IntakeFunction") == {
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "ssm:GetParameter",
     }
 
 
@@ -270,13 +271,19 @@ def test_functions_that_make_or_check_links_read_only_the_link_key(translated, s
     variables = translated["Resources"][function]["Properties"]["Environment"]["Variables"]
     assert variables["OUTCOME_LINK_KEY_PARAMETER"] == {"Ref": "OutcomeLinkKeyName"}
     # The key is a SecureString CloudFormation cannot create: the template lists it for `cchcc keys`.
-    [listed] = Template.load(TEMPLATE).secure_parameters()
-    assert (listed.template_parameter, listed.generate) == ("OutcomeLinkKeyName", "key")
+    [listed] = [p for p in Template.load(TEMPLATE).secure_parameters() if p.template_parameter == "OutcomeLinkKeyName"]
+    assert listed.generate == "key"
     assert listed.name == sam_template["Parameters"]["OutcomeLinkKeyName"]["Default"]
 
 
 def test_intake_never_reads_the_link_key(translated):
-    assert not any("ssm:" in json.dumps(s) for s in _statements(translated, "IntakeFunction"))
+    """The intake reads one parameter: the person hash key (hub.lookup), never the link key."""
+    reading = [s for s in _statements(translated, "IntakeFunction") if "ssm:" in json.dumps(s)]
+    person_arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${PersonHashKeyName}"
+    assert [(_as_list(s["Action"]), s["Resource"]) for s in reading] == [(["ssm:GetParameter"], {"Fn::Sub": person_arn})]
+    variables = translated["Resources"]["IntakeFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PERSON_HASH_KEY_PARAMETER"] == {"Ref": "PersonHashKeyName"}
+    assert "OUTCOME_LINK_KEY_PARAMETER" not in variables
 
 
 def test_outcomes_may_only_read_a_referral_and_append_items(translated):
@@ -345,18 +352,18 @@ def _records(name):
     return json.loads((ROOT / "tests" / "events" / name).read_text(encoding="utf-8"))["Records"]
 
 
-PREDICATES = (storage.new_referral_reference, storage.new_outcome, storage.new_handover)
+PREDICATES = (storage.new_referral_reference, storage.new_outcome, storage.new_handover, storage.new_erasure)
 
 
 def test_stream_filter_passes_exactly_what_the_predicates_name():
     """Given the sample stream events, the template's filter (run by the one matcher, as the local
     stack runs it) lets through exactly the records one of hub.storage's predicates names: a new
-    referral, a new outcome or a new handover; and each pattern lets through one kind."""
+    referral, a new outcome, a new handover or a new erasure notice; and each pattern lets through one kind."""
     [router] = [f for f in Template.load(TEMPLATE).functions().values() if f.streams]
     patterns = router.streams[0].filters
     assert len(patterns) == len(PREDICATES), "one pattern per kind of stream item"
     records = (_records("stream_insert_referral.json") + _records("stream_insert_outcome_and_handover.json")
-               + _records("stream_ignored_records.json"))
+               + _records("stream_insert_erasure.json") + _records("stream_ignored_records.json"))
     for record in records:
         keys = storage.from_item(record["dynamodb"]["Keys"])
         named = [p.__name__ for p in PREDICATES if p(record["eventName"], keys) is not None]

@@ -439,7 +439,8 @@ def test_the_link_key_rotates_on_the_running_stack_and_links_already_sent_keep_w
     env = state.aws_environment()
     ssm = boto3.client("ssm", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    keys = parse_keys(ssm.get_parameter(Name=state.extra["secure_parameters"], WithDecryption=True)["Parameter"]["Value"], "local")
+    [link_key] = [n for n in state.extra["secure_parameters"].split(",") if "outcome-link" in n]
+    keys = parse_keys(ssm.get_parameter(Name=link_key, WithDecryption=True)["Parameter"]["Value"], "local")
     assert len(keys) == 2
     for text in (rotated.stdout + rotated.stderr, ensured.stdout + ensured.stderr):
         assert all(key.decode() not in text for key in keys)  # never printed

@@ -71,7 +71,11 @@ def test_privacy_notice_names_every_partner_organisation_and_the_rules(site_buil
         assert organisation in text, organisation
     assert str(PROGRAMME["retention_days"]) in text
     assert PROGRAMME["programme"]["data_controller"] in text
-    assert "public task" in text
+    assert "public task" in text and "Article 6(1)(e)" in text and "Article 9(2)(g)" in text
+    # One lawful basis: the tick box is the agreement to share, not consent under Article 6(1)(a).
+    assert "tick a box to agree" not in text and "Ticking the box on the form is not how we get permission" in text
+    for spoke in PROGRAMME["spokes"]:  # the data sharing table: each partner and what it receives
+        assert spoke["name"] in text and spoke["organisation"] in text
     assert "Information Commissioner" in text and "ico.org.uk" in site_build.page("/privacy/")
     for right in ("copy", "correct", "delete"):
         assert right in text

@@ -8,6 +8,7 @@ checkout built the first. These tests hold each of those cases.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,18 @@ CCHCC = str(Path(sys.executable).parent / "cchcc")
 OTHER_ORGANISATION = "Gipton and Harehills Community Trust"
 
 
+OTHER_RECEIVES = "receives: [name, phone, postcode, language]"
+
+
 def other_programme(folder: Path) -> Path:
-    """The sample programme with Leeds City Council's spoke run by another organisation."""
+    """The sample programme with Leeds City Council's spoke run by another organisation, which
+    receives fewer details."""
     text = (ROOT / "programme.yml").read_text(encoding="utf-8")
     assert "organisation: Leeds City Council" in text
+    spoke_at = text.index("organisation: Leeds City Council")
+    lcc_receives = "receives: [name, email, phone, postcode, interests, situation, support_needs, language]"
+    assert text.index(lcc_receives, spoke_at) > spoke_at
+    text = text[:spoke_at] + text[spoke_at:].replace(lcc_receives, OTHER_RECEIVES, 1)
     path = folder / "other-programme.yml"
     path.write_text(text.replace("Leeds City Council", OTHER_ORGANISATION), encoding="utf-8")
     return path
@@ -67,6 +76,18 @@ def test_build_with_another_programme_puts_its_partners_on_the_privacy_notice_an
         html = (site / page).read_text(encoding="utf-8")
         assert OTHER_ORGANISATION in html, page
         assert "Leeds City Council" not in html, page
+    # and its data sharing table gives each partner exactly the details that file says it receives
+    privacy = (site / "privacy" / "index.html").read_text(encoding="utf-8")
+    rows = {
+        cells[0]: cells[2]
+        for row in re.findall(r"<tr>(.*?)</tr>", privacy.split("<table", 1)[1].split("</table>", 1)[0], re.S)
+        if len(cells := re.findall(r"<td>(.*?)</td>", row, re.S)) == 4
+    }
+    other_spoke = f"{OTHER_ORGANISATION} Employment and Skills ({OTHER_ORGANISATION})"
+    assert rows[other_spoke] == "Name, Phone, Postcode, Preferred language"
+    assert rows["Healthier Working Futures"] == (
+        "Name, Email, Phone, Postcode, Age, Interested in, At the moment, Support needs, Preferred language"
+    )
     poster = pdf_text(site / "print" / "lg-library" / "poster.pdf")
     assert OTHER_ORGANISATION.split()[0] in poster and "Leeds City Council" not in poster
 
