@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cchcc.local import commands as local_commands
 from cchcc.ops import commands as ops_commands
+from cchcc.ops import report_commands
 from cchcc.project import Project, ProjectError
 from cchcc.site import commands as site_commands
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     site_commands.register(sub)
     local_commands.register(sub)
     ops_commands.register(sub)
+    report_commands.register(sub)
     return parser
 
 

@@ -71,7 +71,7 @@ def test_table_has_the_key_schema_storage_writes(translated):
     keys = (storage.PARTITION_KEY, storage.SORT_KEY, *(k for pair in storage.INDEXES.values() for k in pair))
     assert declared == {name: "S" for name in keys}
     projections = {g["IndexName"]: g["Projection"]["ProjectionType"] for g in props["GlobalSecondaryIndexes"]}
-    assert projections == {"gsi1": "ALL", "gsi2": "KEYS_ONLY"}  # the reminders need only the keys
+    assert projections == {"gsi1": "ALL", "gsi2": "KEYS_ONLY", "gsi3": "ALL"}  # the reminders need only the keys
     assert props["TimeToLiveSpecification"] == {"AttributeName": storage.TTL_ATTRIBUTE, "Enabled": True}
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"  # the filter reads NewImage
     assert props["BillingMode"] == "PAY_PER_REQUEST"
