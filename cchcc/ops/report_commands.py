@@ -59,6 +59,12 @@ def cmd_report(args: argparse.Namespace, project: Project) -> int:
     from hub.config import ConfigError, load_programme
     from hub.storage import StoreError
 
+    today = datetime.now(UTC).date()
+    try:  # bad dates are found before anything is read
+        report.period(args.start, args.end, today=today, retention_days=3650)
+    except report.ReportError as exc:
+        print(f"cchcc report: {exc}", file=sys.stderr)
+        return 1
     target, store = _target_store(args, project, "report")
     if store is None:
         return 2
@@ -79,7 +85,6 @@ def cmd_report(args: argparse.Namespace, project: Project) -> int:
         catalogue = load_catalogue(target.catalogue_file) if target.catalogue_file and Path(target.catalogue_file).exists() else None
     except Exception:  # noqa: BLE001 (a broken catalogue: ids are shown as they are)
         catalogue = None
-    today = datetime.now(UTC).date()
     try:
         window = report.period(args.start, args.end, today=today, retention_days=programme.retention_days)
     except report.ReportError as exc:

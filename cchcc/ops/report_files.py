@@ -53,7 +53,7 @@ a{color:var(--link)}a:focus,.wrap:focus{outline:3px solid #ffdd00;outline-offset
 .banner{border:4px solid #b0231b;color:#b0231b;font-weight:700;padding:.75rem 1rem;font-size:1.1rem}
 .note{border-left:.4rem solid var(--teal);background:var(--tint);padding:.5rem 1rem}
 .pair{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
-figure{margin:0;flex:1 1 26rem;max-width:100%}figure img{max-width:100%;height:auto}
+figure{margin:0;flex:1 1 26rem;max-width:100%}.stack figure{max-width:42rem;margin-bottom:.5rem}figure img{max-width:100%;height:auto}
 figcaption{font-size:.9rem;color:var(--soft)}
 .wrap{overflow-x:auto;flex:1 1 20rem;max-width:100%}
 table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
@@ -216,9 +216,9 @@ def html_page(data: Mapping[str, Any], *, names: Callable[[str, str], str], prog
                     cells.append(entry[key])
             cells += [entry[c] for c in columns]
             rows.append(cells)
-        parts.append('<div class="pair">')
+        parts.append('<div class="stack">')
         if charts and name in ("month", "placement", "campaign"):
-            chart_labels = [str(r[0]) for r in rows]
+            chart_labels = [entry[name] if name != "month" else entry["month"] for entry in entries]
             chart_values = [entry["referred"] for entry in entries]
             svg = bar_chart(chart_labels, chart_values, title=f"People referred, {heading.lower()}",
                             horizontal=name != "month")

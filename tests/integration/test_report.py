@@ -164,3 +164,38 @@ def test_published_figures_are_suppressed_and_hold_no_personal_data(seeded):
     for secret in SECRETS:
         assert secret.lower() not in text.lower()
     assert "<svg" not in published.page and "data:image/svg+xml;base64," in published.page  # charts as images with alt
+
+
+def test_an_empty_period_is_a_report_that_says_so(seeded, tmp_path):
+    *_, store = seeded
+    empty = report.make(store, report.Period(date(2026, 1, 1), date(2026, 2, 28)))
+    assert set(empty.data["funnel"].values()) == {0}
+    body = empty.page.split("<main", 1)[1]
+    assert "No referrals in this period." in body and "%<" not in body  # no rate: nothing to divide by
+    report_files.write(tmp_path, empty.data, empty.page, unsuppressed=False)
+    assert json.loads((tmp_path / "report.json").read_text())["funnel"]["referred"] == 0
+
+
+def test_unsuppressed_files_are_marked_not_for_publication(seeded, tmp_path):
+    made, *_ = seeded
+    report_files.write(tmp_path, made.data, made.page, unsuppressed=True)
+    assert "NOT FOR PUBLICATION" in (tmp_path / "index.html").read_text().split("<h1>")[0]  # title and banner
+    assert (tmp_path / "report.csv").read_text().startswith("# NOT FOR PUBLICATION")
+    assert json.loads((tmp_path / "report.json").read_text())["not_for_publication"].startswith("NOT FOR PUBLICATION")
+
+
+def test_backfill_gives_old_items_the_month_index(seeded):
+    *_, store = seeded
+    client = store.client
+    client.put_item(TableName=TABLE, Item=to_item({
+        "pk": "REF#OLD-0001", "sk": "REFERRAL", "type": "referral", "reference": "OLD-0001",
+        "created_at": "2026-10-15T10:00:00.000Z", "district": "LS9", "campaign": "lincoln-green"}))
+    client.put_item(TableName=TABLE, Item=to_item({
+        "pk": "REF#OLD-0001", "sk": "OUTCOME#cchcc#o1", "type": "outcome", "reference": "OLD-0001",
+        "spoke": "cchcc", "id": "o1", "at": "2026-10-16T10:00:00.000Z", "status": "engaged"}))
+    window = report.Period(date(2026, 10, 1), date(2026, 10, 31))
+    before = report.make(store, window, unsuppressed=True, charts=False).data["funnel"]
+    assert store.backfill_month_index() == 2
+    after = report.make(store, window, unsuppressed=True, charts=False).data["funnel"]
+    assert (after["referred"], after["engaged"]) == (before["referred"] + 1, before["engaged"] + 1)
+    assert store.backfill_month_index() == 0  # once is enough
