@@ -36,6 +36,7 @@ class EmbeddedAws:
         from moto.server import ThreadedMotoServer
 
         query_partitions_only()
+        plain_query_answers()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -145,6 +146,40 @@ def query_partitions_only() -> None:
 
     Table.all_items, Table.query = all_items, query  # type: ignore[method-assign]
     Table._cchcc_partition_queries = True  # type: ignore[attr-defined]
+
+
+def plain_query_answers() -> None:
+    """Answer a ``Query`` with a plain JSON dump of its result, as moto 4 did.
+
+    moto 5 turns every answer into JSON through a generic, model-driven serializer that costs
+    about 4 ms per item returned: a query of a month of the impact report's index (2,400
+    items after ``cchcc demo``) took 10 s, most of it there. The result is already DynamoDB
+    JSON (``{"S": ...}``); binary values become base64 text, as the wire format has them.
+    The same answer, in a hundredth of the time.
+    """
+    import base64
+    import json
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_cchcc_plain_queries", False):
+        return
+    original = DynamoHandler.query
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, (bytes, bytearray)):
+            return base64.b64encode(value).decode("ascii")
+        raise TypeError(f"cannot encode {type(value).__name__}")
+
+    def query(self: Any) -> Any:
+        answer = original(self)
+        if isinstance(answer, ActionResult) and isinstance(answer.result, dict):
+            return json.dumps(answer.result, default=encode)
+        return answer
+
+    DynamoHandler.query = query  # type: ignore[method-assign]
+    DynamoHandler._cchcc_plain_queries = True  # type: ignore[attr-defined]
 
 
 def forget_shard_iterators(in_use: set[str]) -> None:

@@ -9,11 +9,11 @@ offers, 49 qualified), scaled to ``--referrals``. Statuses are recorded the way 
 some steps skipped (an ``offer`` with no ``engaged`` before it), some people never reached.
 
 Synthetic beyond doubt: "Test Resident 17", ``test-resident-17@example.com``, Ofcom's drama
-numbers (07700 900000 to 900999), and each resident's phone "address" from the documentation
-ranges (RFC 5737), sent as CloudFront's viewer address header. The rate limit (hub.limits)
-sees each resident as its own client, as in production; the requests leave through a few
-loopback addresses, as they reach the API through several CloudFront edges. A ``429`` is
-waited out as its ``Retry-After`` says.
+numbers (07700 900000 to 900999). Each resident sends from an address of their own, as each
+has their own phone: a loopback address of their own (``127.0.<n // 250 + 1>.<n % 250 + 1>``;
+all of 127.0.0.0/8 is this computer), which the local stack, as CloudFront does, passes on
+as the viewer's address, so the rate limit (hub.limits) sees one client per resident, as in
+production. A ``429`` is waited out as its ``Retry-After`` says.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ SHAPE = (
 )
 STEPS = ("contacted", "engaged", "supported", "offer", "started-work", "qualified")
 SUPPORT = ("volunteering", "work-experience", "pre-employment", "training")
-EDGES = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4")
 # postcodes by district (the sample programme's target sectors are LS9 6, LS9 7 and LS8 5)
 POSTCODES = {
     "LS9": ("LS9 7AB", "LS9 6QT", "LS9 7HD", "LS9 8EQ", "LS9 0NS"),
@@ -70,7 +69,6 @@ class Resident:
     multi: bool
     skip: bool  # records only the final status (the spoke skipped the steps)
     reference: str = ""
-    viewer: str = ""
 
     def answers(self) -> dict[str, Any]:
         n = self.number
@@ -117,13 +115,13 @@ def plan(count: int, catalogue: dict[str, Any], rng: random.Random) -> list[Resi
             number=i + 1, campaign=campaign, placement=placement_id, event=event,
             postcode=rng.choice(POSTCODES[district]), age=rng.choice((17, 19, 22, 24, 28, 33, 38, 45, 52, 58)),
             channel="assisted" if rng.random() < 0.2 else "web", final=finals[i], multi=i in multi,
-            skip=rng.random() < 0.3, viewer=f"{rng.choice(('198.51.100', '203.0.113', '192.0.2'))}.{rng.randrange(1, 255)}:{40000 + i}",
+            skip=rng.random() < 0.3,
         ))
     return residents
 
 
 class Client:
-    """HTTP to the local stack, from one of a few loopback addresses; 429s waited out."""
+    """HTTP to the local stack, each resident from their own loopback address; 429s waited out."""
 
     def __init__(self, url: str):
         parts = urlsplit(url)
@@ -132,7 +130,8 @@ class Client:
 
     def request(self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
                 edge: int = 0) -> tuple[int, bytes]:
-        source = EDGES[edge % len(EDGES)] if self.host == "127.0.0.1" else ""
+        """``edge``: whose request it is (resident number): they send from their own loopback address."""
+        source = f"127.0.{edge // 250 + 1}.{edge % 250 + 1}" if self.host == "127.0.0.1" else ""
         for _ in range(20):
             connection = http.client.HTTPConnection(self.host, self.port, timeout=60,
                                                     source_address=(source, 0) if source else None)
@@ -146,6 +145,7 @@ class Client:
             finally:
                 connection.close()
             if status in (429, 503) and retry and retry.isdigit():
+                print(f"cchcc demo: {status} from {path.split('?')[0]}: waiting {retry} s as Retry-After says", flush=True)
                 time.sleep(int(retry))
                 self.waited += int(retry)
                 continue
@@ -208,8 +208,7 @@ def run(project: Project, *, port: int, referrals: int, seed: int = 17, out=sys.
     # 2. referrals
     def refer(resident: Resident) -> None:
         body = json.dumps(resident.answers()).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "CloudFront-Viewer-Address": resident.viewer}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
         status, payload = client.request("POST", "/api/referrals", body=body, headers=headers, edge=resident.number)
         if status in (200, 201):
             resident.reference = json.loads(payload)["reference"]

@@ -222,7 +222,7 @@ def gather(items: Iterable[Mapping[str, Any]], window: Period) -> Gathered:
             scans[key] += int(item.get("count", 0))
             scan_campaign[key] = item.get("campaign") or ""
         elif kind == "digest" and window.holds(item.get("day", "")) and item.get("kind") in digests:
-            if any(k.endswith("_state") and v == "sent" for k, v in item.items()):
+            if item.get("email_state") == "sent":
                 digests[item["kind"]]["sent"] += 1
                 digests[item["kind"]]["referrals_listed"] += int(item.get("count", 0))
     people = person_key(referrals.values())
@@ -413,11 +413,20 @@ def published(counts: Counts, *, suppress: bool = True) -> dict[str, Any]:
 # -- reading the table -------------------------------------------------------------------------
 
 
+# What the report reads of each item: never a name, a note or any other free text. Email and
+# phone are read only to tell people apart (person_key), in memory.
+ATTRIBUTES = (
+    "pk", "type", "reference", "created_at", "campaign", "source", "postcode", "district", "channel", "event",
+    "email", "phone", "spoke", "role", "assigned_at", "status", "at", "day", "kind", "count", "placement",
+    "email_state",
+)
+
+
 def read(store: Any, window: Period) -> Iterable[dict[str, Any]]:
     """Every item of the period from the month index: one query per month."""
     start, end = window.start.isoformat(), window.end.isoformat()
     for month in window.months:
-        yield from store.month_items(month, start, end)
+        yield from store.month_items(month, start, end, ATTRIBUTES)
 
 
 # -- making it ----------------------------------------------------------------------------------

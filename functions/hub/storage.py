@@ -852,16 +852,21 @@ class DynamoReferralStore:
 
     # -- the month index (the impact report) ----------------------------------------------
 
-    def month_items(self, month: str, start: str | None = None, end: str | None = None) -> Iterator[dict[str, Any]]:
+    def month_items(
+        self, month: str, start: str | None = None, end: str | None = None, attributes: tuple[str, ...] = ()
+    ) -> Iterator[dict[str, Any]]:
         """One month of the month index (``gsi3``; ``month`` is ``YYYY-MM``), in time order:
         its referrals with their assignments, outcomes and handovers, its digests and scan
         counters; only those whose time (the referral's, for a referral's items) falls between
-        the days ``start`` and ``end`` (``YYYY-MM-DD``, inclusive) when given. One query."""
+        the days ``start`` and ``end`` (``YYYY-MM-DD``, inclusive) when given. One query
+        (paginated). ``attributes``: only these (a projection; the read costs the same)."""
         month_pk, month_sk = INDEXES["gsi3"]
+        projection = {f"#a{i}": name for i, name in enumerate(attributes)}
         return self._query(
             IndexName="gsi3",
             KeyConditionExpression="#pk = :month AND #sk BETWEEN :start AND :end",
-            ExpressionAttributeNames={"#pk": month_pk, "#sk": month_sk},
+            **({"ProjectionExpression": ", ".join(projection)} if projection else {}),
+            ExpressionAttributeNames={"#pk": month_pk, "#sk": month_sk, **projection},
             ExpressionAttributeValues=to_item({
                 ":month": f"{MONTH_PREFIX}{month}", ":start": start or "0", ":end": f"{end or '9999'}~",
             }),
