@@ -317,8 +317,11 @@ def count(gathered: Gathered, window: Period, catalogue: Any = None, spokes: Ite
         groups["channel"][case.channel].append(case)
         if case.event != NONE:
             groups["event"][case.event].append(case)
+    # every month from the first with a referral to the period's end is a row, even an empty one
+    first = min((case.month for case in cases), default=window.months[-1])
     for month in window.months:
-        groups["month"][month] = []
+        if month >= first:
+            groups["month"][month] = []
     for case in cases:
         groups["month"][case.month].append(case)
     # every known placement and campaign is a row, even with nothing (a poster nobody scanned)

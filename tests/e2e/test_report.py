@@ -13,6 +13,7 @@ import base64
 import json
 import re
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -57,6 +58,13 @@ def test_demo_then_report_counts_and_the_page_is_accessible(hub, context_for, tm
     assert shown["Qualified"] == str(published["funnel"]["qualified"])
     assert shown["More than one spoke"] == str(published["funnel"]["multi_spoke"])
     assert all(isinstance(v, int) or v == "*" for v in published["funnel"].values())
+
+    # a period asked for on the page's address: checked as the command checks it
+    try:
+        urllib.request.urlopen(hub.url("/_local/report.json?from=2026-06-01&to=2026-05-01"), timeout=30)
+        raise AssertionError("a period ending before it starts was accepted")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and "is after --to" in json.loads(exc.read())["message"]
 
     html = page.content()
     everything = html + json.dumps(published) + (tmp_path / "after" / "report.csv").read_text() + (tmp_path / "after" / "index.html").read_text()
