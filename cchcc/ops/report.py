@@ -458,8 +458,9 @@ def labeller(programme: Any = None, catalogue: Any = None):
         if catalogue is not None:
             if kind == "campaign":
                 return catalogue.campaign_label(key)
-            if kind == "placement":
-                return catalogue.placement_label(key)
+            if kind == "placement":  # the poster's name and id (its exact spot is for the print pack)
+                entry = catalogue.placements.get(key)
+                return f"{entry.name} ({key})" if entry else catalogue.placement_label(key)
             if kind == "event":
                 return catalogue.event_label(key)
         if kind == "channel":
