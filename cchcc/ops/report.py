@@ -103,6 +103,9 @@ def period(start: str | None, end: str | None, *, today: date, retention_days: i
     if last > today:
         notes.append(f"--to {last.isoformat()} is in the future: the report runs to today, {today.isoformat()}.")
         last = today
+    if first > last and not start:
+        raise ReportError(f"--to {last.isoformat()} is before the oldest day the table can hold ({first.isoformat()}, "
+                          "retention_days before today): nothing of it is kept")
     if first > last:
         raise ReportError(f"--from {first.isoformat()} is after --to {last.isoformat()}: the period would be empty")
     return Period(first, last, tuple(notes))

@@ -20,6 +20,7 @@ TODAY = date(2026, 12, 2)
         ("2027-01-01", None, "--from 2027-01-01 is in the future"),
         ("2026-13-01", None, "--from '2026-13-01' is not a date: write it as YYYY-MM-DD"),
         (None, "yesterday", "--to 'yesterday' is not a date"),
+        (None, "2020-01-01", "--to 2020-01-01 is before the oldest day the table can hold (2024-12-02"),
     ],
 )
 def test_bad_periods_say_what_is_wrong(start, end, message):
