@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "build" / "bench" / "results.json"
-BENCHMARKS = ("intake", "load", "outcomes", "scans", "build")  # `python -m bench fuzz` (make fuzz) runs on its own
+BENCHMARKS = ("intake", "load", "outcomes", "scans", "build", "report")  # `python -m bench fuzz` (make fuzz) runs on its own
 
 
 def _load(name: str):

@@ -19,6 +19,7 @@ from pathlib import Path
 from cchcc.local import commands as local_commands
 from cchcc.ops import commands as ops_commands
 from cchcc.ops import person as person_commands
+from cchcc.ops import report_commands
 from cchcc.project import Project, ProjectError
 from cchcc.site import commands as site_commands
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     local_commands.register(sub)
     ops_commands.register(sub)
     person_commands.register(sub)
+    report_commands.register(sub)
     return parser
 
 

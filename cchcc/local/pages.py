@@ -50,7 +50,8 @@ def render_page(messages: list[dict[str, Any]], dead_letters: int | None) -> str
         f"<p>{dlq}</p>",
         f'<p>{total} message{"s" if total != 1 else ""} sent, newest first. '
         '<a href="/_local/">Refresh this page</a> - '
-        '<a href="/_local/outbox">the same as JSON</a></p>',
+        '<a href="/_local/outbox">the same as JSON</a> - '
+        '<a href="/_local/report/">the impact report</a> (after <code>.venv/bin/cchcc demo</code>, say)</p>',
     ]
     if not messages:
         parts.append("<p>No messages yet. Submit a referral form and refresh.</p>")

@@ -83,6 +83,8 @@ class Front:
     editor: Any = None  # cchcc.local.editor.Editor with `cchcc serve --edit`
     # (scheduled function's short name, clock or None for now) -> its result; KeyError: no such function
     run: Callable[[str, Any], Any] | None = None
+    # (from, to) -> the impact report (cchcc.ops.report.Report); ReportError for bad dates
+    report: Callable[[str | None, str | None], Any] | None = None
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
@@ -404,6 +406,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             self._send_html(HTTPStatus.OK, render_page(self.front.outbox.messages(), self.front.dead_letters()), head=head)
         elif path.startswith("/_local/messages/"):
             self._message_html(path, head)
+        elif path == "/_local/report":
+            self._send(HTTPStatus.MOVED_PERMANENTLY, b"", [("Location", "/_local/report/")], head)
+        elif path in ("/_local/report/", "/_local/report.json"):
+            self._report(as_json=path.endswith(".json"), head=head)
         else:
             self._send_text(HTTPStatus.NOT_FOUND, "Not found\n", head=head)
 
@@ -474,6 +480,33 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_GATEWAY, {"message": f"the function failed ({exc.kind})"})
             return
         self._send_json(HTTPStatus.OK, result)
+
+    def _report(self, *, as_json: bool, head: bool) -> None:
+        """``/_local/report/`` and ``/_local/report.json``: the impact report of everything held,
+        or of ``?from=&to=`` (YYYY-MM-DD), suppressed as published."""
+        from urllib.parse import parse_qs
+
+        from cchcc.ops.report import ReportError
+
+        query = parse_qs(urlsplit(self.path).query)
+        start, end = query.get("from", [None])[0] or None, query.get("to", [None])[0] or None
+        if self.front.report is None:
+            self._send_text(HTTPStatus.NOT_FOUND, "Not found\n", head=head)
+            return
+        try:
+            made = self.front.report(start, end)
+        except ReportError as exc:
+            if as_json:
+                self._send_json(HTTPStatus.BAD_REQUEST, {"message": str(exc)}, head)
+            else:
+                self._send_text(HTTPStatus.BAD_REQUEST, f"{exc}\n", head=head)
+            return
+        if as_json:
+            from cchcc.ops.report_files import json_data
+
+            self._send_json(HTTPStatus.OK, json_data(made.data, unsuppressed=False), head)
+        else:
+            self._send_html(HTTPStatus.OK, made.page, [("Cache-Control", "no-store")], head)
 
     def _message_html(self, path: str, head: bool) -> None:
         match = re.fullmatch(r"/_local/messages/(\d{1,6})\.html", path)

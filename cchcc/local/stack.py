@@ -116,12 +116,26 @@ class LocalStack:
             dead_letters=lambda: self.aws.queue_depth(DEAD_LETTER_QUEUE),
             site_label=self.project.relative(self.site_dir),
             run=self.run_scheduled,
+            report=self.report,
         )
         try:
             self.httpd = LocalHTTPServer((self.host, self.port), front)
         except OSError as exc:
             raise StartupError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from exc
         self.port = self.httpd.server_address[1]
+
+    def report(self, start: str | None, end: str | None) -> Any:
+        """The impact report from the stack's table (``/_local/report/``), suppressed as published."""
+        from datetime import UTC, datetime
+
+        from cchcc.ops import report
+        from hub.catalogue import load_catalogue
+        from hub.storage import DynamoReferralStore
+
+        window = report.period(start, end, today=datetime.now(UTC).date(), retention_days=self.programme.retention_days)
+        catalogue = load_catalogue(self.catalogue_file) if self.catalogue_file else None
+        store = DynamoReferralStore(self.aws.table_name, client=self.aws.client("dynamodb"))
+        return report.make(store, window, programme=self.programme, catalogue=catalogue)
 
     def write_catalogue(self) -> Path:
         """Campaign and placement names for the notifications, fresh from ``campaigns/``.

@@ -278,7 +278,7 @@ class OutcomeDesk:
                 reference=visit.reference, spoke=visit.spoke, id=action.id, at=iso(now),
                 status=action.status or "", support=action.support, note=action.note,
             )
-            new = self.store.add_outcome(outcome, expires_at=referral.expires_at)
+            new = self.store.add_outcome(outcome, expires_at=referral.expires_at, received=referral.received)
             logger.info("outcome recorded" if new else "outcome already recorded",
                         extra={"reference": visit.reference, "spoke": visit.spoke, "status": action.status})
             return Recorded("status", visit.reference, visit.spoke, status=action.status, new=new)
@@ -287,7 +287,7 @@ class OutcomeDesk:
             to_spoke=action.to_spoke or "", kind="assigned" if action.kind == "assign" else "referred-on",
             note=action.note,
         )
-        new = self.store.add_handover(handover, expires_at=referral.expires_at)
+        new = self.store.add_handover(handover, expires_at=referral.expires_at, received=referral.received)
         logger.info("handover recorded" if new else "handover already recorded",
                     extra={"reference": visit.reference, "spoke": visit.spoke, "to": action.to_spoke})
         return Recorded(action.kind, visit.reference, visit.spoke, to_spoke=action.to_spoke, new=new)

@@ -44,6 +44,15 @@ Items (``pk`` / ``sk``), each with ``type`` naming its kind:
   :mod:`hub.scans`), ``expires_at`` (``retention_days`` after the day), and ``gsi3pk =
   MONTH#<yyyy-mm>``, ``gsi3sk = <yyyy-mm-dd>#SCAN#<code id>`` for the report's query by month.
   Nothing about the visitor.
+
+*The month index* (``gsi3``, sparse, all attributes; what ``cchcc report`` reads, one
+query per month, never a scan): ``gsi3pk = MONTH#<yyyy-mm>``. The referral, its
+assignments, outcomes and handovers carry the month of the REFERRAL's ``created_at`` and
+``gsi3sk = <created_at>#<KIND>#<reference>[#…]`` (:func:`cohort_keys`), so one month's
+query returns that month's referrals with everything that has happened to them since.
+Digests carry their own day's month (``<yyyy-mm-dd>#DIGEST#<spoke>``), scan counters theirs
+(``<yyyy-mm-dd>#SCAN#<id>``). Events are left out: the report reads none. Items written
+before the index existed get the attributes from ``cchcc report --backfill``.
 - idempotency records written by Powertools under ``pk = IDEMPOTENCY#…``
   (:meth:`DynamoReferralStore.idempotency_layer`).
 - rate limits (:mod:`hub.limits`): a day's random key ``LIMIT#KEY`` / ``<yyyy-mm-dd>``
@@ -103,7 +112,8 @@ PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 # index name -> (partition key, sort key). gsi1: a spoke's referrals by date (all attributes);
 # gsi2: assignments awaiting their spoke, by date (sparse, keys only).
-INDEXES = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
+# gsi3: the month index the impact report reads (sparse, all attributes; see the docstring).
+INDEXES = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk"), "gsi3": ("gsi3pk", "gsi3sk")}
 # gsi4 / gsi5: a person's referrals by the keyed hash of their email / phone (sparse, keys only).
 INDEXES |= {"gsi4": ("gsi4pk",), "gsi5": ("gsi5pk",)}
 PERSON_INDEXES = {"email": "gsi4", "phone": "gsi5"}
@@ -204,6 +214,16 @@ def erasure_send(reference: str, spoke: str) -> Send:
     return Send({PARTITION_KEY: pk(reference), SORT_KEY: f"{ERASURE_PREFIX}{spoke}"}, f"erasure notice {spoke}")
 
 
+def cohort_keys(created_at: str, kind: str, *rest: str) -> dict[str, str]:
+    """The month-index (``gsi3``) keys of an item made at ``created_at`` (ISO 8601, or a day).
+
+    For an item of a referral, ``created_at`` is the REFERRAL's, whatever the item's own
+    time: a month's query then holds that month's cohort with all that happened to it.
+    """
+    month_pk, month_sk = INDEXES["gsi3"]
+    return {month_pk: f"{MONTH_PREFIX}{created_at[:7]}", month_sk: "#".join((created_at, kind, *rest))}
+
+
 @dataclass(frozen=True)
 class Send:
     """An item that carries the send state of a message (see *Sends* in the module docstring).
@@ -247,7 +267,7 @@ def digest_send(day: str, spoke: str, kind: str, count: int, references: list[st
         f"digest {spoke}",
         create=True,
         fields={"type": "digest", "day": day, "spoke": spoke, "kind": kind, "count": count,
-                "references": references, TTL_ATTRIBUTE: expires_at},
+                "references": references, TTL_ATTRIBUTE: expires_at, **cohort_keys(day, "DIGEST", spoke)},
     )
 
 
@@ -448,6 +468,7 @@ class DynamoReferralStore:
                 SORT_KEY: REFERRAL_SK,
                 "type": "referral",
                 **(lookup or {}),
+                **cohort_keys(referral.received, "REFERRAL", referral.reference),
             }
             if self._put_new(item):
                 return referral
@@ -562,6 +583,7 @@ class DynamoReferralStore:
             index_pk: f"{SPOKE_PREFIX}{assignment.spoke}",
             index_sk: f"{referral.received}#{referral.reference}",
             TTL_ATTRIBUTE: referral.expires_at,
+            **cohort_keys(referral.received, "ASSIGN", referral.reference, assignment.spoke),
         }
         if assignment.role == "notify":
             item |= {
@@ -602,6 +624,7 @@ class DynamoReferralStore:
         names = {f"#{n}": n for n in (
             "type", "reference", "spoke", "role", "rule", "reason", "priority", "created_at", "assigned_at",
             "referred_by", "handover", "handover_reason", index_pk, index_sk, awaiting_pk, awaiting_sk,
+            *INDEXES["gsi3"],
             *([TTL_ATTRIBUTE] if referral.expires_at is not None else []),
         )}
         values = {
@@ -611,12 +634,15 @@ class DynamoReferralStore:
             ":gsi1pk": f"{SPOKE_PREFIX}{spoke}", ":gsi1sk": f"{referral.received}#{referral.reference}",
             ":awaiting": f"{AWAITING_PREFIX}{spoke}", ":awaiting_sk": _awaiting_sk(handover.at, referral.reference),
             ":expires": referral.expires_at,
+            **{f":{name}": value for name, value in
+               cohort_keys(referral.received, "ASSIGN", referral.reference, spoke).items()},
         }
         keep = lambda name, value: f"#{name} = if_not_exists(#{name}, {value})"  # noqa: E731
         update = ", ".join([
             "#type = :type", "#reference = :reference", "#spoke = :spoke", "#role = :notify",
             keep("rule", ":rule"), keep("reason", ":reason"), keep("priority", ":priority"),
             keep("created_at", ":created"), keep(index_pk, ":gsi1pk"), keep(index_sk, ":gsi1sk"),
+            *(keep(name, f":{name}") for name in INDEXES["gsi3"]),
             *([keep(TTL_ATTRIBUTE, ":expires")] if referral.expires_at is not None else []),
             "#assigned_at = :at", "#referred_by = :by", "#handover = :handover", "#handover_reason = :why",
             f"#{awaiting_pk} = :awaiting", f"#{awaiting_sk} = :awaiting_sk",
@@ -790,24 +816,31 @@ class DynamoReferralStore:
 
     # -- outcomes and handovers (append-only) ---------------------------------------------
 
-    def add_outcome(self, outcome: Outcome, *, expires_at: int | None) -> bool:
-        """Store an outcome once. False when this (spoke, id) is already stored (a double post)."""
+    def add_outcome(self, outcome: Outcome, *, expires_at: int | None, received: str | None = None) -> bool:
+        """Store an outcome once. False when this (spoke, id) is already stored (a double post).
+
+        ``received``: the referral's ``created_at`` (its month index keys, :func:`cohort_keys`)."""
         item = {
             PARTITION_KEY: pk(outcome.reference),
             SORT_KEY: f"{OUTCOME_PREFIX}{outcome.spoke}#{outcome.id}",
             "type": "outcome",
             **outcome.model_dump(),
             TTL_ATTRIBUTE: expires_at,
+            **(cohort_keys(received, "OUTCOME", outcome.reference, outcome.spoke, outcome.id) if received else {}),
         }
         return self._put_new(item)
 
-    def add_handover(self, handover: Handover, *, expires_at: int | None) -> bool:
-        """Store a handover once. False when this (from, id) is already stored (a double post)."""
+    def add_handover(self, handover: Handover, *, expires_at: int | None, received: str | None = None) -> bool:
+        """Store a handover once. False when this (from, id) is already stored (a double post).
+
+        ``received``: the referral's ``created_at`` (its month index keys, :func:`cohort_keys`)."""
         item = {
             **_handover_key(handover.reference, handover.from_spoke, handover.id),
             "type": "handover",
             **handover.model_dump(exclude={"channels"}),
             TTL_ATTRIBUTE: expires_at,
+            **(cohort_keys(received, "HANDOVER", handover.reference, handover.from_spoke, handover.id)
+               if received else {}),
         }
         return self._put_new(item)
 
@@ -1082,3 +1115,71 @@ class DynamoReferralStore:
     def audits(self, reference: str) -> list[dict[str, Any]]:
         """A referral's audit events, oldest first."""
         return list(self._items(reference, AUDIT_PREFIX))
+
+    # -- the month index (the impact report) ----------------------------------------------
+
+    def month_items(
+        self, month: str, start: str | None = None, end: str | None = None, attributes: tuple[str, ...] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """One month of the month index (``gsi3``; ``month`` is ``YYYY-MM``), in time order:
+        its referrals with their assignments, outcomes and handovers, its digests and scan
+        counters; only those whose time (the referral's, for a referral's items) falls between
+        the days ``start`` and ``end`` (``YYYY-MM-DD``, inclusive) when given. One query
+        (paginated). ``attributes``: only these (a projection; the read costs the same)."""
+        month_pk, month_sk = INDEXES["gsi3"]
+        projection = {f"#a{i}": name for i, name in enumerate(attributes)}
+        return self._query(
+            IndexName="gsi3",
+            KeyConditionExpression="#pk = :month AND #sk BETWEEN :start AND :end",
+            **({"ProjectionExpression": ", ".join(projection)} if projection else {}),
+            ExpressionAttributeNames={"#pk": month_pk, "#sk": month_sk, **projection},
+            ExpressionAttributeValues=to_item({
+                ":month": f"{MONTH_PREFIX}{month}", ":start": start or "0", ":end": f"{end or '9999'}~",
+            }),
+        )
+
+    def backfill_month_index(self) -> int:
+        """Give the month index's keys to items written before it existed; returns how many
+        were updated. A one-off: it scans the table (keys and times only) once."""
+        month_pk, _ = INDEXES["gsi3"]
+        kwargs: dict[str, Any] = {
+            "ProjectionExpression": "pk, sk, #type, created_at, #day, #ref, #g",
+            "ExpressionAttributeNames": {"#type": "type", "#day": "day", "#ref": "reference", "#g": month_pk},
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._call("scan", **kwargs)
+            found += [from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        received = {d[PARTITION_KEY]: d["created_at"] for d in found
+                    if d.get(SORT_KEY) == REFERRAL_SK and d.get("created_at")}
+        kinds = {"REFERRAL": "REFERRAL", ASSIGN_PREFIX: "ASSIGN", OUTCOME_PREFIX: "OUTCOME", HANDOVER_PREFIX: "HANDOVER"}
+        updated = 0
+        for data in found:
+            if month_pk in data:
+                continue
+            key, sort_key = data[PARTITION_KEY], data[SORT_KEY]
+            keys: dict[str, str] | None = None
+            if key.startswith(REFERRAL_PREFIX) and key in received:
+                kind = next((name for prefix, name in kinds.items() if sort_key.startswith(prefix)), None)
+                if kind is not None:
+                    rest = sort_key.split("#")[1:] if kind != "REFERRAL" else []
+                    keys = cohort_keys(received[key], kind, key.removeprefix(REFERRAL_PREFIX), *rest)
+            elif key.startswith(DIGEST_PREFIX) and sort_key.startswith(DIGEST_TO):
+                keys = cohort_keys(key.removeprefix(DIGEST_PREFIX), "DIGEST", sort_key.removeprefix(DIGEST_TO))
+            if keys is None:
+                continue
+            names = {f"#k{i}": name for i, name in enumerate(keys)}
+            values = {f":v{i}": value for i, value in enumerate(keys.values())}
+            if self._conditional(
+                "update_item",
+                Key=to_item({PARTITION_KEY: key, SORT_KEY: sort_key}),
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(keys))),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+            ):
+                updated += 1
+        return updated

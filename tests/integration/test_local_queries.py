@@ -66,3 +66,39 @@ def test_while_a_table_query_is_answered_moto_sees_only_that_partition(aws):
     finally:
         _partition.scope = None
     assert len(table.all_items()) == 30  # scans (and index queries) still see everything
+
+
+def test_index_queries_and_plain_answers_give_the_same_results_as_a_model(aws):
+    """The month index (gsi3) queried with paging, a range condition and binary values in
+    other items: the answers are a plain model's, through the narrowed partition, the plain
+    sort and the plain JSON answer (cchcc.local.aws.plain_query_answers)."""
+    from cchcc.local.aws import plain_query_answers
+
+    query_partitions_only()
+    plain_query_answers()
+    rng = random.Random(29)
+    client = boto3.client("dynamodb", region_name=REGION)
+    model: dict[str, list[tuple[str, str, str]]] = {}
+    for n in range(60):
+        month = f"2026-0{rng.randint(1, 3)}"
+        sk = f"{month}-{rng.randint(10, 28)}T10:00:00.000Z#{rng.choice(['REFERRAL', 'OUTCOME', 'ASSIGN'])}#{n:03d}"
+        item = {"pk": {"S": f"REF#{n:03d}"}, "sk": {"S": "X"}, "gsi3pk": {"S": f"MONTH#{month}"}, "gsi3sk": {"S": sk},
+                "blob": {"B": bytes([n, 255])}, "count": {"N": str(n)}}
+        client.put_item(TableName=TABLE, Item=item)
+        model.setdefault(month, []).append((sk, f"REF#{n:03d}", "X"))
+    client.put_item(TableName=TABLE, Item={"pk": {"S": "OTHER"}, "sk": {"S": "Y"}})  # not in the index
+    for month, rows in model.items():
+        expected = [sk for sk, _, _ in sorted(rows) if sk[:10] <= f"{month}-20"]
+        got, kwargs = [], {"TableName": TABLE, "IndexName": "gsi3", "Limit": 7,
+                           "KeyConditionExpression": "gsi3pk = :m AND gsi3sk BETWEEN :a AND :b",
+                           "ExpressionAttributeValues": {":m": {"S": f"MONTH#{month}"}, ":a": {"S": "0"},
+                                                         ":b": {"S": f"{month}-20~"}}}
+        while True:
+            page = client.query(**kwargs)
+            got += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert [i["gsi3sk"]["S"] for i in got] == expected
+        assert all(i["blob"]["B"] == bytes([int(i["count"]["N"]), 255]) for i in got)  # binary survives the plain answer
+    assert getattr(_partition, "scope", None) is None
