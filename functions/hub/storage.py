@@ -400,14 +400,22 @@ class DynamoReferralStore:
         item = self._call("get_item", Key=to_item(key), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         while True:
-            response = self._call("query", **kwargs)
+            response = self._call(operation, **kwargs)
             for item in response.get("Items", []):
                 yield from_item(item)
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return self._pages("query", **kwargs)
+
+    def _scan(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item a (filtered) scan finds, page after page. Only for the few places that must
+        scan: one-offs (backfills, redrive) and a data controller's export or erasure."""
+        return self._pages("scan", **kwargs)
 
     def _items(self, reference: str, prefix: str) -> Iterator[dict[str, Any]]:
         return self._query(
@@ -554,16 +562,8 @@ class DynamoReferralStore:
             "ProjectionExpression": "#r, #c",
             "ConsistentRead": True,
         }
-        found: list[tuple[str, str]] = []
-        while True:
-            response = self._call("scan", **kwargs)
-            for item in response.get("Items", []):
-                data = from_item(item)
-                found.append((data.get("created_at", ""), data["reference"]))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return [reference for _, reference in sorted(found)]
+        found = sorted((data.get("created_at", ""), data["reference"]) for data in self._scan(**kwargs))
+        return [reference for _, reference in found]
 
     # -- assignments ----------------------------------------------------------------------
 
@@ -961,13 +961,7 @@ class DynamoReferralStore:
             "ExpressionAttributeValues": to_item({":ref": REFERRAL_SK}),
             "ConsistentRead": True,
         }
-        while True:
-            response = self._call("scan", **kwargs)
-            for item in response.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        yield from self._scan(**kwargs)
 
     def set_lookup(self, reference: str, lookup: Mapping[str, str]) -> bool:
         """Put a referral's person lookup attributes (removing any it no longer has). False when
@@ -996,13 +990,7 @@ class DynamoReferralStore:
             "ExpressionAttributeValues": to_item({":ref": REFERRAL_SK, ":corrects": reference}),
             "ConsistentRead": True,
         }
-        found: list[str] = []
-        while True:
-            response = self._call("scan", **kwargs)
-            found += [from_item(item)["reference"] for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return sorted(found)
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(data["reference"] for data in self._scan(**kwargs))
 
     def digests_listing(self, reference: str) -> list[dict[str, Any]]:
         """The reminder and escalation digests that listed this referral (a filtered scan: export only)."""
@@ -1012,13 +1000,7 @@ class DynamoReferralStore:
             "ExpressionAttributeValues": to_item({":digest": DIGEST_PREFIX, ":ref": reference}),
             "ConsistentRead": True,
         }
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self._call("scan", **kwargs)
-            found += [from_item(item) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return sorted(found, key=lambda d: (d.get("day", ""), d.get("spoke", "")))
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(self._scan(**kwargs), key=lambda d: (d.get("day", ""), d.get("spoke", "")))
 
     def idempotency_records(self, reference: str) -> list[dict[str, str]]:
         """Keys of the intake's idempotency records whose stored answer is this reference (one
@@ -1087,13 +1069,7 @@ class DynamoReferralStore:
             "ExpressionAttributeValues": to_item({":erasure": ERASURE_PREFIX}),
             "ConsistentRead": True,
         }
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self._call("scan", **kwargs)
-            found += [from_item(item) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return sorted(found, key=lambda d: (d.get("at", ""), d.get("reference", ""), d.get("spoke", "")))
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(self._scan(**kwargs), key=lambda d: (d.get("at", ""), d.get("reference", ""), d.get("spoke", "")))
 
     def add_audit(
         self, reference: str | None, action: str, *, actor: str, at: str, detail: Mapping[str, Any] | None = None,
@@ -1146,13 +1122,7 @@ class DynamoReferralStore:
             "ProjectionExpression": "pk, sk, #type, created_at, #day, #ref, #g",
             "ExpressionAttributeNames": {"#type": "type", "#day": "day", "#ref": "reference", "#g": month_pk},
         }
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self._call("scan", **kwargs)
-            found += [from_item(item) for item in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        found = list(self._scan(**kwargs))
         received = {d[PARTITION_KEY]: d["created_at"] for d in found
                     if d.get(SORT_KEY) == REFERRAL_SK and d.get("created_at")}
         kinds = {"REFERRAL": "REFERRAL", ASSIGN_PREFIX: "ASSIGN", OUTCOME_PREFIX: "OUTCOME", HANDOVER_PREFIX: "HANDOVER"}
