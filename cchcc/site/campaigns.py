@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from cchcc.project import Project
-from hub import i18n, postcodes
+from hub import attribution, i18n, postcodes
 from hub.catalogue import Catalogue, CampaignEntry, EventEntry, PlacementEntry
 from hub.problems import Problem, ProblemsError, line_of, read_yaml, validate_mapping
 
@@ -29,9 +29,16 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _PLACEMENT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])$")
 
 
+# What the intake records when a referral names a placement the programme does not have: a real
+# placement of that name would be counted with the forged ones.
+RESERVED_IDS = frozenset({attribution.UNKNOWN})
+
+
 def _placement_id(value: str) -> str:
     if not _PLACEMENT_ID.match(value):
         raise ValueError("must be short and use only lowercase letters, digits and hyphens (for example lg-library)")
+    if value in RESERVED_IDS:
+        raise ValueError(f"'{value}' is kept for referrals that name no real placement: choose another id")
     return value
 
 

@@ -37,6 +37,8 @@ CASES = [
      rf"^{LG}: headline: is required but missing"),
     ("bad placement id", (_edit, LG, "id: lg-library", "id: LG Library!"),
      rf"^{LG}: placements\[0\]\.id \(line \d+\): must be short and use only lowercase letters"),
+    ("reserved placement id", (_edit, LG, "id: lg-library", "id: unknown"),
+     rf"^{LG}: placements\[0\]\.id \(line \d+\): 'unknown' is kept for referrals that name no real placement"),
     ("duplicate id across campaigns", (_edit, LG, "id: lg-library", "id: el-pharmacy"),
      rf"^{LG}: placements\[0\]\.id \(line \d+\): 'el-pharmacy' is already used by {EL}"),
     ("duplicate id in one campaign", (_edit, LG, "id: lg-mosque", "id: lg-library"),
