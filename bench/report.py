@@ -185,12 +185,7 @@ def measure(referrals: int) -> dict[str, Any]:
         full = CountingClient(raw)
         run_baseline(full)
         scanner = CountingClient(raw)
-        kwargs: dict[str, Any] = {"TableName": "bench"}
-        while True:
-            page = scanner.scan(**kwargs)
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        scanner.scan_all("bench")
     r, b = figures["report"], figures["baseline_query"]
     return {
         "referrals": referrals, "table_items": len(items), "seed_s": round(seeded, 1), "months": len(window.months),

@@ -97,7 +97,7 @@ class Intake:
         self._configs: list[Any] = []
         self._context: Any = None
         # The build's campaigns, placements and events (campaigns.json, read without pydantic).
-        self.known = load_known(getattr(settings, "campaigns_file", None))
+        self.known = load_known(settings.campaigns_file)
 
     def _idempotent(self, prefix: str):
         if prefix in self._calls:
